@@ -1,0 +1,1 @@
+"""Payer portal adapters, one module per payer (see the README, "Adding a payer")."""

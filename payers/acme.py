@@ -1,0 +1,311 @@
+"""Acme Health Plan: a classic one-page CMS-1500 entry form behind a password login.
+
+The portal wants dates as MM/DD/YYYY, the tax ID without its dash, diagnosis codes with
+their dot, pointers as the letters A–L, at most 12 diagnoses and 6 service lines. It
+answers on the form page itself: a red banner for a rejection, a duplicate or our own
+malformed input, and a *green* banner when it merely saved a draft — which is not a
+submission. Only the "Claim submitted" page with a confirmation number is an acceptance.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from playwright.async_api import Locator, Page
+from pydantic import Field
+
+from portalbot.adapters import Case, Credentials, Filing, PortalAdapter, PortalForm
+from portalbot.claims import Claim
+from portalbot.errors import (
+    AdapterError,
+    AuthenticationError,
+    ClaimError,
+    PortalUnavailable,
+    SessionExpired,
+    SubmissionUncertain,
+)
+from portalbot.outcomes import Accepted, Duplicate, Outcome, Rejected
+
+MEMBER_ID = re.compile(r"^ACM\d{9}$")
+CONFIRMATION = re.compile(r"^ACM-\d{6}-\d{6}$")
+REJECTION = re.compile(r"Claim rejected\s*[–-]\s*reason\s+(?P<code>R\d+):\s*(?P<text>.+)", re.S)
+DUPLICATE = re.compile(r"matches claim\s+(?P<ref>ACM-\d{6}-\d{6})")
+FREQUENCY = {"original": "1", "replacement": "7", "void": "8"}
+DIAGNOSIS_LETTERS = "ABCDEFGHIJKL"
+MAX_LINES = 6
+DEMO = "fixtures/claims/demo.json"
+
+
+class AcmeLine(PortalForm):
+    dos: str
+    pos: str
+    cpt: str
+    modifiers: str
+    units: str
+    charge: str
+    pointers: str
+
+
+class AcmeForm(PortalForm):
+    patient_last_name: str
+    patient_first_name: str
+    patient_birth_date: str
+    patient_sex: str
+    patient_address: str
+    patient_city: str
+    patient_state: str
+    patient_zip: str
+    member_id: str = Field(pattern=MEMBER_ID.pattern)
+    group_number: str
+    relationship: str
+    insured_last_name: str
+    insured_first_name: str
+    insured_birth_date: str
+    billing_provider_name: str
+    billing_npi: str
+    tax_id: str = Field(pattern=r"^\d{9}$")
+    rendering_npi: str
+    patient_account_number: str = Field(pattern=r"^[A-Z0-9]{1,14}$")
+    claim_frequency: str
+    original_claim_number: str
+    diagnoses: tuple[str, ...] = Field(max_length=12)
+    lines: tuple[AcmeLine, ...] = Field(min_length=1, max_length=MAX_LINES)
+
+
+def _date(value: object) -> str:
+    return value.strftime("%m/%d/%Y") if value else ""  # type: ignore[attr-defined]
+
+
+class AcmeAdapter(PortalAdapter):
+    payer_id = "acme"
+    display_name = "Acme Health Plan"
+    default_base_url = "https://provider.acmehealth.example"
+    form_model = AcmeForm
+    max_sessions_per_account = 2
+    history_searchable = True
+    cases: ClassVar[tuple[Case, ...]] = (
+        Case(DEMO, "NORTHSIDE-2026-10-000101", "accepted"),
+        Case(DEMO, "NORTHSIDE-2026-10-000106", "accepted"),
+        Case(DEMO, "NORTHSIDE-2026-10-000107", "accepted"),
+        Case(DEMO, "NORTHSIDE-2026-10-000113", "rejected", reason_code="R02"),
+        Case(DEMO, "NORTHSIDE-2026-10-000114", "rejected", reason_code="R01"),
+    )
+
+    # --- mapping ------------------------------------------------------------------
+    def to_form(self, claim: Claim, filing: Filing) -> AcmeForm:
+        where = f"claim {claim.claim_id}"
+        if not MEMBER_ID.match(claim.subscriber.member_id):
+            raise ClaimError(
+                f"{where}: subscriber.member_id is not an Acme member ID; Acme IDs are "
+                "'ACM' and 9 digits, as printed on the member's card",
+                payer_id=self.payer_id,
+            )
+        if len(claim.diagnoses) > len(DIAGNOSIS_LETTERS):
+            raise ClaimError(f"{where}: diagnoses: Acme takes at most 12", payer_id=self.payer_id)
+        if len(claim.service_lines) > MAX_LINES:
+            raise ClaimError(
+                f"{where}: service_lines: Acme takes at most {MAX_LINES} lines per claim; "
+                "split the claim",
+                payer_id=self.payer_id,
+            )
+        patient, subscriber = claim.patient, claim.subscriber
+        insured_self = subscriber.relationship == "self"
+        return AcmeForm(
+            patient_last_name=patient.last_name,
+            patient_first_name=patient.first_name,
+            patient_birth_date=_date(patient.birth_date),
+            patient_sex=patient.sex,
+            patient_address=patient.address.line1,
+            patient_city=patient.address.city,
+            patient_state=patient.address.state,
+            patient_zip=patient.address.postal_code,
+            member_id=subscriber.member_id,
+            group_number=subscriber.group_number or "",
+            relationship=subscriber.relationship,
+            insured_last_name="" if insured_self else subscriber.last_name or "",
+            insured_first_name="" if insured_self else subscriber.first_name or "",
+            insured_birth_date="" if insured_self else _date(subscriber.birth_date),
+            billing_provider_name=claim.billing_provider.name,
+            billing_npi=claim.billing_provider.npi,
+            tax_id=claim.billing_provider.tax_id.replace("-", ""),
+            rendering_npi=claim.rendering_provider.npi if claim.rendering_provider else "",
+            patient_account_number=filing.portal_key,
+            claim_frequency=FREQUENCY[filing.frequency],
+            original_claim_number=filing.original_claim_number or "",
+            diagnoses=tuple(claim.diagnoses),
+            lines=tuple(
+                AcmeLine(
+                    dos=_date(line.date_of_service),
+                    pos=line.place_of_service,
+                    cpt=line.code,
+                    modifiers=" ".join(line.modifiers),
+                    units=str(line.units),
+                    charge=f"{line.charge:.2f}",
+                    pointers="".join(DIAGNOSIS_LETTERS[p - 1] for p in line.diagnosis_pointers),
+                )
+                for line in claim.service_lines
+            ),
+        )
+
+    # --- session --------------------------------------------------------------------
+    async def login(self, page: Page, credentials: Credentials) -> None:
+        await self._goto(page, "/login")
+        await page.get_by_label("Username", exact=True).fill(credentials.username)
+        await page.get_by_label("Password", exact=True).fill(credentials.password)
+        await page.get_by_role("button", name="Sign in").click()
+        await page.wait_for_load_state()
+        await self._raise_if_down(page)
+        if await page.get_by_role("button", name="Sign out").count():
+            return
+        alert = await _text(page.get_by_role("alert"))
+        if "locked" in alert.lower():
+            raise AuthenticationError(
+                "the portal locked the account; unlock it with the payer, then resume the payer",
+                payer_id=self.payer_id, step="login",
+            )
+        if "incorrect" in alert.lower():
+            raise AuthenticationError(
+                "the portal refused the username or password", payer_id=self.payer_id, step="login"
+            )
+        raise AdapterError("no signed-in page after login", payer_id=self.payer_id, step="login")
+
+    async def is_signed_in(self, page: Page) -> bool:
+        if not page.url.startswith(self.base_url) or "/login" in page.url:
+            return False
+        return await page.get_by_role("button", name="Sign out").count() > 0
+
+    # --- the claim --------------------------------------------------------------------
+    async def open_form(self, page: Page) -> None:
+        await self._goto(page, "/claims/new")
+        await page.get_by_role("heading", name="New professional claim").wait_for()
+
+    async def fill(self, page: Page, form: AcmeForm) -> None:  # type: ignore[override]
+        texts = {
+            "Patient last name": form.patient_last_name,
+            "Patient first name": form.patient_first_name,
+            "Patient date of birth": form.patient_birth_date,
+            "Patient street address": form.patient_address,
+            "Patient city": form.patient_city,
+            "Patient state": form.patient_state,
+            "Patient ZIP code": form.patient_zip,
+            "Member ID": form.member_id,
+            "Group number": form.group_number,
+            "Insured last name": form.insured_last_name,
+            "Insured first name": form.insured_first_name,
+            "Insured date of birth": form.insured_birth_date,
+            "Billing provider name": form.billing_provider_name,
+            "Billing provider NPI": form.billing_npi,
+            "Federal tax ID": form.tax_id,
+            "Rendering provider NPI": form.rendering_npi,
+            "Patient account number": form.patient_account_number,
+            "Original claim number": form.original_claim_number,
+        }
+        for label, code in zip(DIAGNOSIS_LETTERS, form.diagnoses, strict=False):
+            texts[f"Diagnosis {label}"] = code
+        for number, line in enumerate(form.lines, start=1):
+            texts |= {
+                f"Line {number} date of service": line.dos,
+                f"Line {number} place of service": line.pos,
+                f"Line {number} CPT/HCPCS": line.cpt,
+                f"Line {number} modifiers": line.modifiers,
+                f"Line {number} units": line.units,
+                f"Line {number} charge": line.charge,
+                f"Line {number} diagnosis pointers": line.pointers,
+            }
+        for label, value in texts.items():
+            await page.get_by_label(label, exact=True).fill(value)
+        await page.get_by_label("Patient sex", exact=True).select_option(form.patient_sex)
+        await page.get_by_label("Patient relationship to insured", exact=True).select_option(
+            form.relationship
+        )
+        await page.get_by_label("Claim frequency", exact=True).select_option(form.claim_frequency)
+        await page.get_by_label("Accept assignment", exact=True).set_checked(True)
+        await page.get_by_label("Signature on file", exact=True).set_checked(True)
+
+    async def submit(self, page: Page) -> None:
+        await page.get_by_role("button", name="Submit claim").click()
+
+    async def read_outcome(self, page: Page) -> Outcome:
+        await page.wait_for_load_state()
+        heading = await _text(page.get_by_role("heading", level=1))
+        if heading == "Claim submitted":
+            return await self._read_confirmation(page)
+        alert = await _text(page.get_by_role("alert"))
+        if rejection := REJECTION.search(alert):
+            return Rejected(message=rejection["text"].strip(), reason_code=rejection["code"])
+        if duplicate := DUPLICATE.search(alert):
+            return Duplicate(reference=duplicate["ref"])
+        if "could not submit this claim" in alert:
+            problems = await _text(page.get_by_role("alert").get_by_role("listitem"))
+            raise AdapterError(
+                f"the portal refused our form: {problems}", payer_id=self.payer_id, step="submit"
+            )
+        status = await _text(page.get_by_role("status"))
+        if "saved as draft" in status.lower():
+            raise AdapterError(
+                "the portal saved a draft instead of submitting (a required box was not ticked)",
+                payer_id=self.payer_id, step="submit",
+            )
+        raise SubmissionUncertain(
+            f"the page after submit is not one the adapter knows (heading {heading!r})",
+            payer_id=self.payer_id, step="read_outcome",
+        )
+
+    async def _read_confirmation(self, page: Page) -> Outcome:
+        summary = {
+            (await term.inner_text()).strip(): (
+                await term.locator("xpath=following-sibling::dd[1]").inner_text()
+            ).strip()
+            for term in await page.get_by_role("term").all()
+        }
+        number = summary.get("Confirmation number", "")
+        if not CONFIRMATION.match(number):
+            raise SubmissionUncertain(
+                "the confirmation page shows no confirmation number",
+                payer_id=self.payer_id, step="read_outcome",
+            )
+        return Accepted(confirmation=number)
+
+    # --- claim history ------------------------------------------------------------------
+    async def find_submission(self, page: Page, portal_key: str) -> Outcome | None:
+        await self._goto(page, "/claims/history")
+        await page.get_by_label("Patient account number", exact=True).fill(portal_key)
+        await page.get_by_role("button", name="Search").click()
+        await page.wait_for_load_state()
+        await self._raise_if_down(page)
+        table = page.get_by_role("table", name="Search results")
+        if not await table.count():
+            return None
+        headers = [h.strip() for h in await table.get_by_role("columnheader").all_inner_texts()]
+        for row in await table.locator("tbody").get_by_role("row").all():
+            cells = dict(zip(headers, await row.get_by_role("cell").all_inner_texts(), strict=False))
+            if cells.get("Patient account number", "").strip() != portal_key:
+                continue
+            status, number = cells.get("Status", "").strip(), cells.get("Claim number", "").strip()
+            if status == "Accepted":
+                return Accepted(confirmation=number)
+            if status == "Rejected":
+                return Rejected(message="rejected (found in the portal's claim history)",
+                                reference=number)
+        return None
+
+    # --- page plumbing ----------------------------------------------------------------------
+    async def _goto(self, page: Page, path: str) -> None:
+        response = await page.goto(self.url(path))
+        if response is not None and response.status >= 500:
+            raise PortalUnavailable(
+                f"the portal answered HTTP {response.status}", payer_id=self.payer_id, step=path
+            )
+        if path != "/login" and "/login" in page.url:
+            raise SessionExpired("the portal signed us out", payer_id=self.payer_id, step=path)
+
+    async def _raise_if_down(self, page: Page) -> None:
+        heading = await _text(page.get_by_role("heading", level=1))
+        if heading in {"Service temporarily unavailable", "Scheduled maintenance", "Bad gateway"}:
+            raise PortalUnavailable(heading.lower(), payer_id=self.payer_id)
+
+
+async def _text(locator: Locator) -> str:
+    """The visible text of every match, joined; empty when there is none."""
+    return " ".join(t.strip() for t in await locator.all_inner_texts()).strip()

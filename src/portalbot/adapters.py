@@ -1,0 +1,195 @@
+"""The adapter contract: an adapter describes one portal, the engine drives it.
+
+An adapter module in ``payers/`` declares what is particular to its portal (class
+attributes), maps a claim to the portal's own fields (``to_form``, pure), and fills in
+small async hooks. The base class owns the public steps the engine calls (``prepare``,
+``send``, ``search``) so every adapter gets the same safety: ``prepare`` may be retried,
+``send`` is the one irreversible click and is never retried.
+
+Adapters raise only portalbot errors; Playwright's own exceptions are translated once, at
+the engine's boundary.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import pkgutil
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from portalbot.errors import AdapterError, ConfigError
+from portalbot.outcomes import Outcome
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
+
+    from portalbot.claims import Claim
+
+Frequency = Literal["original", "replacement", "void"]
+
+
+class PortalForm(BaseModel):
+    """Base of every adapter's form model: the portal's own fields, already formatted."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class Filing:
+    """What the ledger adds to a claim for one submission: how the payer should file it."""
+
+    portal_key: str
+    frequency: Frequency = "original"
+    original_claim_number: str | None = None
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A portal login, from the keyring. ``repr`` never shows the secrets."""
+
+    username: str
+    password: str
+    totp_secret: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Credentials(username={self.username!r}, password=***)"
+
+
+@dataclass(frozen=True)
+class Case:
+    """A declared expectation: this fixture claim, on the mock portal, ends like this."""
+
+    fixture: str
+    claim_id: str
+    expect: str  # a ledger state: accepted, rejected, duplicate, pending, needs_human, ...
+    reason_code: str | None = None
+
+
+class PortalAdapter(ABC):
+    """One payer portal. Subclasses declare ``payer_id`` and fill in the hooks."""
+
+    payer_id: ClassVar[str]
+    display_name: ClassVar[str]
+    default_base_url: ClassVar[str]
+    form_model: ClassVar[type[PortalForm]]
+    max_sessions_per_account: ClassVar[int] = 1
+    min_interval_s: ClassVar[float] = 0.0
+    history_searchable: ClassVar[bool] = False
+    history_settle_s: ClassVar[float] = 0.0
+    working: ClassVar[bool] = True
+    broken_reason: ClassVar[str | None] = None
+    cases: ClassVar[tuple[Case, ...]] = ()
+
+    def __init__(self, base_url: str | None = None):
+        self.base_url = (base_url or self.default_base_url).rstrip("/")
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    # --- the mapping (pure) -------------------------------------------------------
+    @abstractmethod
+    def to_form(self, claim: Claim, filing: Filing) -> PortalForm:
+        """The claim in the portal's own fields and formats; raises ClaimError if impossible."""
+
+    # --- hooks ------------------------------------------------------------------------
+    @abstractmethod
+    async def login(self, page: Page, credentials: Credentials) -> None:
+        """Sign in; raise AuthenticationError when the portal refuses."""
+
+    @abstractmethod
+    async def is_signed_in(self, page: Page) -> bool:
+        """Whether this page still has a live session (portals sign out silently)."""
+
+    @abstractmethod
+    async def open_form(self, page: Page) -> None:
+        """Navigate to an empty claim form."""
+
+    @abstractmethod
+    async def fill(self, page: Page, form: PortalForm) -> None:
+        """Fill the (fresh) form; safe to repeat after a retry."""
+
+    @abstractmethod
+    async def submit(self, page: Page) -> None:
+        """The one irreversible click."""
+
+    @abstractmethod
+    async def read_outcome(self, page: Page) -> Outcome:
+        """What the page after the click says; raise SubmissionUncertain when unreadable."""
+
+    async def find_submission(self, page: Page, portal_key: str) -> Outcome | None:
+        """Search the portal's claim history for the portal key; None when not found."""
+        raise AdapterError("this portal has no claim-history search", payer_id=self.payer_id)
+
+    async def check_status(self, page: Page, reference: str) -> Outcome:
+        """What the portal says now about an earlier submission."""
+        raise AdapterError("this portal has no claim-status page", payer_id=self.payer_id)
+
+    # --- the steps the engine calls -------------------------------------------------
+    async def prepare(self, page: Page, form: PortalForm) -> None:
+        """Everything before the click. Retryable: it always starts from a fresh form."""
+        await self.open_form(page)
+        await self.fill(page, form)
+
+    async def send(self, page: Page) -> Outcome:
+        """Click submit once and read what the portal answered. Never retried."""
+        await self.submit(page)
+        return await self.read_outcome(page)
+
+    async def search(self, page: Page, portal_key: str) -> Outcome | None:
+        if not self.history_searchable:
+            return None
+        return await self.find_submission(page, portal_key)
+
+
+# --- registry -----------------------------------------------------------------------
+
+def _adapters_in_module(module: object) -> list[type[PortalAdapter]]:
+    found = []
+    for value in vars(module).values():
+        if (
+            isinstance(value, type)
+            and issubclass(value, PortalAdapter)
+            and "payer_id" in vars(value)
+        ):
+            found.append(value)
+    return found
+
+
+def discover_adapters() -> dict[str, type[PortalAdapter]]:
+    """Every adapter in the packaged ``payers`` and in ``portalbot.payers`` entry points.
+
+    Modules whose name starts with ``_`` are vendor bases and are not registered.
+    """
+    import payers
+
+    registry: dict[str, type[PortalAdapter]] = {}
+    modules = [
+        importlib.import_module(f"payers.{info.name}")
+        for info in pkgutil.iter_modules(payers.__path__)
+        if not info.name.startswith("_")
+    ]
+    for entry_point in importlib.metadata.entry_points(group="portalbot.payers"):
+        modules.append(entry_point.load())
+    for module in modules:
+        for adapter in _adapters_in_module(module):
+            if adapter.payer_id in registry and registry[adapter.payer_id] is not adapter:
+                raise ConfigError(f"two adapters claim payer id {adapter.payer_id!r}")
+            registry[adapter.payer_id] = adapter
+    return registry
+
+
+def adapter_for(payer_id: str) -> type[PortalAdapter]:
+    registry = discover_adapters()
+    try:
+        return registry[payer_id]
+    except KeyError:
+        known = ", ".join(sorted(registry)) or "none"
+        raise ConfigError(
+            f"no adapter for payer {payer_id!r} (known payers: {known}); "
+            "add payers/<payer_id>.py or install a package with a portalbot.payers entry point",
+            payer_id=payer_id,
+        ) from None

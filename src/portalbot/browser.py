@@ -1,0 +1,157 @@
+"""Finding and launching Chromium, and the per-payer session pool.
+
+Browser search order: an explicit executable (settings or ``PORTALBOT_CHROMIUM``),
+Playwright's own build where it was installed, then a system Chromium. When none is
+there the error says how to get one. A remote browser server (``ws_endpoint``) is used
+through Playwright's ``connect`` instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from playwright.async_api import Browser, BrowserContext, Page, Playwright
+
+from portalbot.config import BrowserSettings
+from portalbot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from portalbot.adapters import Credentials, PortalAdapter
+
+SYSTEM_CHROMIUMS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+# Quiet flags: without them Chromium phones home at start-up, which a closed network refuses.
+LAUNCH_ARGS = [
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-gpu",
+]
+
+
+class BrowserNotFound(ConfigError):
+    """No Chromium could be found to drive the portals."""
+
+
+def find_chromium(playwright: Playwright, settings: BrowserSettings) -> Path | None:
+    """The executable to launch; None means Playwright's own build is present and preferred."""
+    if settings.executable_path:
+        if not Path(settings.executable_path).exists():
+            raise BrowserNotFound(f"the configured browser {settings.executable_path} does not exist")
+        return Path(settings.executable_path)
+    try:
+        bundled = Path(playwright.chromium.executable_path)
+    except Exception:
+        bundled = None
+    if bundled is not None and bundled.exists():
+        return None
+    for name in SYSTEM_CHROMIUMS:
+        found = shutil.which(name)
+        if found:
+            return Path(found)
+    raise BrowserNotFound(
+        "no Chromium found: run `python -m playwright install chromium`, or install your "
+        "system's package (Debian/Ubuntu: `apt-get install chromium`), or set "
+        "PORTALBOT_CHROMIUM to a Chromium or Chrome executable"
+    )
+
+
+async def launch(playwright: Playwright, settings: BrowserSettings) -> Browser:
+    if settings.ws_endpoint:
+        return await playwright.chromium.connect(settings.ws_endpoint)
+    executable = find_chromium(playwright, settings)
+    return await playwright.chromium.launch(
+        headless=settings.headless,
+        executable_path=str(executable) if executable else None,
+        args=LAUNCH_ARGS,
+    )
+
+
+@dataclass
+class PortalSession:
+    """One logged-in browser context for one portal account."""
+
+    key: tuple[str, str]
+    context: BrowserContext
+    page: Page
+    tracing: bool = False
+
+
+@dataclass
+class _AccountPool:
+    limit: asyncio.Semaphore
+    idle: list[PortalSession] = field(default_factory=list)
+
+
+class SessionPool:
+    """Keeps one or more logged-in contexts per (payer, account) and hands them out.
+
+    A session is checked before it is handed out (portals sign out silently) and logged
+    in again when it fell back to signed-out. At most ``max_sessions`` contexts per
+    account exist at once in this process.
+    """
+
+    def __init__(self, browser: Browser, settings: BrowserSettings):
+        self.browser = browser
+        self.settings = settings
+        self._pools: dict[tuple[str, str], _AccountPool] = {}
+
+    def _pool(self, key: tuple[str, str], max_sessions: int) -> _AccountPool:
+        if key not in self._pools:
+            self._pools[key] = _AccountPool(limit=asyncio.Semaphore(max_sessions))
+        return self._pools[key]
+
+    async def _new_session(self, key: tuple[str, str]) -> PortalSession:
+        context = await self.browser.new_context(viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(self.settings.action_timeout_s * 1000)
+        context.set_default_navigation_timeout(self.settings.navigation_timeout_s * 1000)
+        page = await context.new_page()
+        return PortalSession(key=key, context=context, page=page)
+
+    @asynccontextmanager
+    async def session(
+        self, adapter: PortalAdapter, account: str, credentials: Credentials
+    ) -> AsyncIterator[PortalSession]:
+        key = (adapter.payer_id, account)
+        pool = self._pool(key, adapter.max_sessions_per_account)
+        async with pool.limit:
+            session = pool.idle.pop() if pool.idle else await self._new_session(key)
+            healthy = False
+            try:
+                if not await adapter.is_signed_in(session.page):
+                    await self._stop_tracing(session)
+                    await adapter.login(session.page, credentials)
+                    # Tracing starts after login so no password is ever recorded.
+                    await session.context.tracing.start(screenshots=True, snapshots=True)
+                    session.tracing = True
+                yield session
+                healthy = True
+            finally:
+                if healthy:
+                    pool.idle.append(session)
+                else:
+                    await self._discard(session)
+
+    async def _stop_tracing(self, session: PortalSession) -> None:
+        if session.tracing:
+            await session.context.tracing.stop()
+            session.tracing = False
+
+    async def _discard(self, session: PortalSession) -> None:
+        try:
+            await session.context.close()
+        except Exception:
+            pass
+
+    async def close(self) -> None:
+        for pool in self._pools.values():
+            for session in pool.idle:
+                await self._discard(session)
+            pool.idle.clear()

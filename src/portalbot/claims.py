@@ -1,0 +1,503 @@
+"""The CCM claim interchange model and its loaders (JSON, JSON Lines, CSV).
+
+The models are the source of truth for /work/shared/spec/claim-format.md: strict by design,
+because a claim that loads "more or less" is a claim billed wrong. Loading checks shape and
+format only; billing rules (NPI check digits, thresholds, exclusions) live in ``rules``.
+Problems name the file, the claim and the field, never the offending value (it may be PHI).
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, BinaryIO, Literal, get_args
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from portalbot.errors import ClaimError
+
+
+class ClaimFileError(ClaimError):
+    """The file as a whole cannot be read as a claim batch (missing, not JSON, wrong shape)."""
+
+
+# --- field types ------------------------------------------------------------------------
+
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_MONEY_RE = re.compile(r"^-?\d{1,9}(\.\d{1,2})?$")
+_MONEY_HINT = 'give money as a decimal string such as "62.00"'
+
+
+def _parse_date(value: Any) -> Any:
+    """Accept ISO dates only: "03/04/2026" is ambiguous, and silent guessing bills wrong."""
+    if isinstance(value, date) and type(value) is date:
+        return value
+    if not isinstance(value, str) or not _DATE_RE.match(value):
+        raise ValueError("give dates as ISO YYYY-MM-DD, such as \"2026-10-31\"")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("not a real calendar date; give an ISO YYYY-MM-DD date") from None
+
+
+def _parse_money(value: Any) -> Any:
+    """Floats lose cents (0.1 + 0.2), so money travels as a decimal string."""
+    if isinstance(value, Decimal):
+        return value
+    if not isinstance(value, str) or not _MONEY_RE.match(value):
+        raise ValueError(_MONEY_HINT)
+    return Decimal(value)
+
+
+IsoDate = Annotated[date, BeforeValidator(_parse_date)]
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_parse_money),
+    WithJsonSchema({"type": "string", "pattern": _MONEY_RE.pattern, "examples": ["62.00"]}),
+]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Npi = Annotated[str, StringConstraints(pattern=r"^\d{10}$")]
+ServiceMonth = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+ProcedureCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{5}$")]
+Modifier = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{2}$")]
+StateCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+PostalCode = Annotated[str, StringConstraints(pattern=r"^\d{5}(-?\d{4})?$")]
+PlaceOfService = Annotated[str, StringConstraints(pattern=r"^\d{2}$")]
+ClaimId = Annotated[str, StringConstraints(pattern=r"^\S(.*\S)?$", max_length=64)]
+
+# What a pattern mismatch means, in words a person exporting claims can act on.
+_PATTERN_HINTS = {
+    r"^\d{10}$": "an NPI is exactly 10 digits, such as \"1234567893\"",
+    r"^\d{4}-(0[1-9]|1[0-2])$": "give the month as YYYY-MM, such as \"2026-10\"",
+    r"^[A-Z0-9]{5}$": "a procedure code is 5 capital letters or digits, such as \"99490\"",
+    r"^[A-Z0-9]{2}$": "a modifier is 2 capital letters or digits, such as \"25\"",
+    r"^[A-Z]{2}$": "give the state as its 2-letter capital abbreviation, such as \"IL\"",
+    r"^\d{5}(-?\d{4})?$": "give a 5- or 9-digit ZIP code, such as \"62701\"",
+    r"^\d{2}$": "a place of service is a 2-digit code, such as \"11\"",
+    r"^\S(.*\S)?$": "must not be empty or start or end with spaces",
+}
+
+_TYPE_HINTS = {
+    "int_type": "give a whole number such as 20, without quotes",
+    "bool_type": "give true or false, without quotes",
+    "string_type": "give text in double quotes",
+    "list_type": "give a JSON array [...]",
+    "model_type": "give a JSON object {...}",
+}
+
+CarePlanElement = Literal[
+    "problem_list", "expected_outcomes", "measurable_goals", "symptom_management",
+    "planned_interventions", "medication_management", "community_resources",
+    "care_coordination", "review_schedule",
+]
+CARE_PLAN_ELEMENTS: tuple[str, ...] = get_args(CarePlanElement)
+
+
+def _field_error(field: str, message: str) -> PydanticCustomError:
+    """A model-level error that still points at one field (pydantic would name the model)."""
+    return PydanticCustomError("claim_field", "{message}", {"field": field, "message": message})
+
+
+class _Strict(BaseModel):
+    """Unknown fields are errors and nothing is coerced: "1" is not 1, 1 is not true."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+# --- models -----------------------------------------------------------------------------
+
+class Address(_Strict):
+    line1: Text
+    line2: Text | None = None
+    city: Text
+    state: StateCode
+    postal_code: PostalCode
+
+
+class Patient(_Strict):
+    first_name: Text
+    last_name: Text
+    birth_date: IsoDate
+    sex: Literal["F", "M", "U"]
+    address: Address
+
+
+class Subscriber(_Strict):
+    member_id: Text
+    group_number: Text | None = None
+    relationship: Literal["self", "spouse", "child", "other"]
+    first_name: Text | None = None
+    last_name: Text | None = None
+    birth_date: IsoDate | None = None
+
+    @model_validator(mode="after")
+    def _insured_named_unless_self(self) -> Subscriber:
+        """The payer matches coverage on the insured; when that is not the patient we need them."""
+        if self.relationship != "self":
+            for name in ("first_name", "last_name", "birth_date"):
+                if getattr(self, name) is None:
+                    raise _field_error(
+                        name, "required when relationship is not \"self\": give the insured "
+                        "person's first_name, last_name and birth_date"
+                    )
+        return self
+
+
+class BillingProvider(_Strict):
+    name: Text
+    npi: Npi
+    tax_id: Text
+    taxonomy: Text | None = None
+    address: Address
+
+
+class RenderingProvider(_Strict):
+    name: Text
+    npi: Npi
+
+
+class ServiceLine(_Strict):
+    code: ProcedureCode
+    modifiers: list[Modifier] = Field(default_factory=list, max_length=4)
+    units: int
+    charge: Money
+    date_of_service: IsoDate
+    place_of_service: PlaceOfService
+    diagnosis_pointers: list[int] = Field(min_length=1)
+
+
+class Consent(_Strict):
+    obtained_on: IsoDate
+    method: Literal["verbal", "written"]
+    document_ref: Text
+    revoked_on: IsoDate | None = None
+
+
+class CarePlan(_Strict):
+    document_ref: Text
+    last_reviewed_on: IsoDate | None = None
+    shared_with_patient_on: IsoDate | None = None
+    elements: list[CarePlanElement]
+
+
+class TimeEntry(_Strict):
+    date: IsoDate
+    minutes: int = Field(ge=1, le=1440)
+    performer_role: Literal["clinical_staff", "physician", "qhp"]
+    performer: Text
+    activity: Text
+    face_to_face: bool
+
+
+class OtherService(_Strict):
+    code: ProcedureCode
+    date: IsoDate
+
+
+class InitiatingVisit(_Strict):
+    date: IsoDate
+    code: ProcedureCode
+
+
+class Complexity(_Strict):
+    medical_decision_making: Literal["moderate", "high"]
+    care_plan_revised_on: IsoDate
+
+
+class InpatientStay(_Strict):
+    admitted_on: IsoDate
+    discharged_on: IsoDate
+
+    @model_validator(mode="after")
+    def _discharge_after_admission(self) -> InpatientStay:
+        if self.discharged_on < self.admitted_on:
+            raise _field_error("discharged_on", "must be on or after admitted_on")
+        return self
+
+
+class Claim(_Strict):
+    """One patient, one payer, one calendar month of CCM, with the evidence to bill it."""
+
+    claim_id: ClaimId
+    version: int = Field(ge=1)
+    frequency: Literal["original", "replacement", "void"] = "original"
+    replaces: Text | None = None
+    payer_id: Text
+    service_month: ServiceMonth
+    patient: Patient
+    subscriber: Subscriber
+    billing_provider: BillingProvider
+    rendering_provider: RenderingProvider
+    diagnoses: list[Text] = Field(min_length=1)
+    service_lines: list[ServiceLine] = Field(min_length=1)
+    consent: Consent | None = None
+    care_plan: CarePlan | None = None
+    time_entries: list[TimeEntry] = Field(default_factory=list)
+    other_services: list[OtherService] = Field(default_factory=list)
+    initiating_visit: InitiatingVisit | None = None
+    complexity: Complexity | None = None
+    inpatient_stays: list[InpatientStay] = Field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """The idempotency key: the same (claim_id, version) is never submitted twice."""
+        return (self.claim_id, self.version)
+
+    @property
+    def patient_month(self) -> tuple[str, str, str]:
+        """(payer_id, member_id, service_month): only one CCM claim is paid per patient-month."""
+        return (self.payer_id, self.subscriber.member_id, self.service_month)
+
+    @property
+    def month_start(self) -> date:
+        year, month = map(int, self.service_month.split("-"))
+        return date(year, month, 1)
+
+    @property
+    def month_end(self) -> date:
+        year, month = map(int, self.service_month.split("-"))
+        return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def claim_json_schema() -> dict[str, Any]:
+    return Claim.model_json_schema()
+
+
+# --- loading ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LoadedClaim:
+    claim: Claim
+    location: str  # "claim #3" (1-based, JSON), "line 7" (JSONL), "row 4" (CSV)
+
+
+@dataclass(frozen=True)
+class ClaimProblem:
+    source: str  # file name (basename)
+    location: str
+    claim_id: str | None
+    field: str | None  # dotted path such as "service_lines[0].charge"
+    message: str  # what was expected and how to fix it, never the offending value
+
+    def __str__(self) -> str:
+        where = f"{self.source}, {self.location}"
+        if self.claim_id:
+            where += f" (claim {self.claim_id})"
+        what = f"{self.field}: {self.message}" if self.field else self.message
+        return f"{where}: {what}"
+
+
+@dataclass(frozen=True)
+class ClaimBatchFile:
+    path: Path
+    content_hash: str  # sha256 hex of the file's bytes: the batch's identity in the ledger
+    claims: list[LoadedClaim]
+    problems: list[ClaimProblem]
+
+
+def _field_path(loc: Iterable[int | str]) -> str | None:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or None
+
+
+def _message(err: Any) -> str:
+    """Turn a pydantic error into advice, using only its type, msg and context, never input."""
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        return "unknown field: the claim format has no such field (check the spelling or remove it)"
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") in _PATTERN_HINTS:
+        return str(_PATTERN_HINTS[ctx["pattern"]])
+    if kind in _TYPE_HINTS:
+        return _TYPE_HINTS[kind]
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
+def _readable_claim_id(raw: Any) -> str | None:
+    """The claim_id, if it is usable to name the claim in a message."""
+    cid = raw.get("claim_id") if isinstance(raw, dict) else None
+    return cid if isinstance(cid, str) and 0 < len(cid) <= 64 and cid.isprintable() else None
+
+
+def _validate(raw: Any, source: str, location: str) -> Iterator[LoadedClaim | ClaimProblem]:
+    claim_id = _readable_claim_id(raw)
+    if not isinstance(raw, dict):
+        yield ClaimProblem(source, location, None, None, "expected a JSON object (one claim)")
+        return
+    try:
+        yield LoadedClaim(Claim.model_validate(raw), location)
+    except ValidationError as exc:
+        for err in exc.errors(include_input=False, include_url=False):
+            loc = list(err["loc"])
+            if err["type"] == "claim_field":
+                loc.append(err["ctx"]["field"])
+            field = _field_path(loc)
+            yield ClaimProblem(source, location, claim_id, field, _message(err))
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """JSON lets a key repeat and keeps the last; for a claim that hides an edit, so refuse."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"the key {json.dumps(key[:64])} appears twice in one object")
+        result[key] = value
+    return result
+
+
+def _parse_json(text: str | bytes) -> Any:
+    return json.loads(text, object_pairs_hook=_no_duplicate_keys)
+
+
+def _json_documents(data: bytes, source: str) -> list[Any]:
+    """The claim objects of a JSON file, parsed eagerly: a broken file fails as a whole."""
+    try:
+        doc = _parse_json(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ClaimFileError(f"{source} is not valid JSON: {_json_reason(exc)}") from None
+    if isinstance(doc, dict) and set(doc) == {"claims"} and isinstance(doc["claims"], list):
+        doc = doc["claims"]
+    if not isinstance(doc, list):
+        raise ClaimFileError(f'{source}: expected an array of claims or {{"claims": [...]}}')
+    return doc
+
+
+def _iter_json(docs: list[Any], source: str) -> Iterator[LoadedClaim | ClaimProblem]:
+    for index, raw in enumerate(docs, start=1):
+        yield from _validate(raw, source, f"claim #{index}")
+
+
+def _iter_jsonl(lines: Iterable[bytes], source: str) -> Iterator[LoadedClaim | ClaimProblem]:
+    for number, raw_line in enumerate(lines, start=1):
+        line = raw_line.rstrip(b"\r\n")
+        if not line.strip():
+            continue
+        location = f"line {number}"
+        try:
+            raw = _parse_json(line)
+        except (ValueError, UnicodeDecodeError) as exc:
+            message = f"not valid JSON: {_json_reason(exc, one_line=True)}"
+            yield ClaimProblem(source, location, None, None, message)
+            continue
+        yield from _validate(raw, source, location)
+
+
+def _json_reason(exc: Exception, *, one_line: bool = False) -> str:
+    """The parser's reason and position, without echoing the document."""
+    if isinstance(exc, json.JSONDecodeError):
+        where = f"column {exc.colno}" if one_line else f"line {exc.lineno}, column {exc.colno}"
+        return f"{exc.msg} ({where})"
+    if isinstance(exc, UnicodeDecodeError):
+        return "the file is not UTF-8 text"
+    return str(exc)
+
+
+def _without_duplicates(
+    items: Iterable[LoadedClaim | ClaimProblem], source: str
+) -> Iterator[LoadedClaim | ClaimProblem]:
+    """One file must not hold the same (claim_id, version) twice: which one would we send?"""
+    first_seen: dict[tuple[str, int], str] = {}
+    for item in items:
+        if isinstance(item, LoadedClaim):
+            key = item.claim.key
+            if key in first_seen:
+                message = (f"version {key[1]} of this claim already appears at {first_seen[key]}; "
+                           "each (claim_id, version) may appear once in a file")
+                yield ClaimProblem(source, item.location, key[0], "claim_id", message)
+                continue
+            first_seen[key] = item.location
+        yield item
+
+
+def _format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    formats = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
+    if suffix not in formats:
+        raise ClaimFileError(f"{path.name}: unknown claims file type; use .json, .jsonl or .csv")
+    return formats[suffix]
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ClaimFileError(f"{path.name}: cannot read the file ({exc.strerror})") from None
+
+
+def _csv_reader(path: Path) -> Iterator[LoadedClaim | ClaimProblem]:
+    try:
+        from portalbot.claims_csv import read_csv_claims
+    except ModuleNotFoundError as exc:
+        if exc.name != "portalbot.claims_csv":
+            raise  # a bug inside the CSV module must not pass for "not installed"
+        raise ClaimFileError(f"{path.name}: CSV support is not installed") from None
+    return read_csv_claims(path)
+
+
+def _lines_then_close(handle: BinaryIO) -> Iterator[bytes]:
+    with handle:
+        yield from handle
+
+
+def read_claims(path: Path) -> Iterator[LoadedClaim | ClaimProblem]:
+    """Claims and problems in file order; JSON Lines is streamed, so big files stay cheap.
+
+    Raises ClaimFileError at once (not on first iteration) when the file cannot be a claim
+    batch at all.
+    """
+    path = Path(path)
+    kind = _format(path)
+    items: Iterable[LoadedClaim | ClaimProblem]
+    if kind == "csv":
+        items = _csv_reader(path)
+    elif kind == "json":
+        items = _iter_json(_json_documents(_read_bytes(path), path.name), path.name)
+    else:
+        try:
+            handle = path.open("rb")
+        except OSError as exc:
+            raise ClaimFileError(f"{path.name}: cannot read the file ({exc.strerror})") from None
+        items = _iter_jsonl(_lines_then_close(handle), path.name)
+    return _without_duplicates(items, path.name)
+
+
+def load_claims(path: Path) -> ClaimBatchFile:
+    """Read a whole batch once: its hash identifies exactly the bytes the claims came from."""
+    path = Path(path)
+    kind = _format(path)
+    data = _read_bytes(path)
+    items: Iterable[LoadedClaim | ClaimProblem]
+    if kind == "csv":
+        items = _csv_reader(path)
+    elif kind == "json":
+        items = _iter_json(_json_documents(data, path.name), path.name)
+    else:
+        items = _iter_jsonl(data.split(b"\n"), path.name)
+    claims: list[LoadedClaim] = []
+    problems: list[ClaimProblem] = []
+    for item in _without_duplicates(items, path.name):
+        if isinstance(item, LoadedClaim):
+            claims.append(item)
+        else:
+            problems.append(item)
+    return ClaimBatchFile(path, hashlib.sha256(data).hexdigest(), claims, problems)

@@ -1,0 +1,447 @@
+"""The ``portalbot`` command.
+
+Exit status (every command): 0 — every claim touched has a recorded outcome (a rejection
+is an outcome); 1 — claims need a person (needs_human, in_doubt, unreadable claims in the
+file, held in ``validate``); 2 — bad invocation or an unreadable input file; 3 — the
+environment is not usable (no browser, ledger unreachable, missing credentials, a
+payer's circuit open). A summary goes to standard error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from portalbot import credentials as keyring_credentials
+from portalbot.adapters import Credentials, discover_adapters
+from portalbot.claims import ClaimBatchFile, ClaimFileError, claim_json_schema, load_claims
+from portalbot.config import Settings, load_settings
+from portalbot.engine import ClaimResult, Engine, RunSummary
+from portalbot.errors import ConfigError, LedgerError, PortalbotError
+from portalbot.evidence import EvidenceStore
+from portalbot.ledger import ClaimRecord, Ledger
+from portalbot.ledger.states import NEEDS_PERSON_STATES
+from portalbot.logs import configure as configure_logs
+from portalbot.logs import get_logger
+
+EXIT_OK, EXIT_NEEDS_PERSON, EXIT_USAGE, EXIT_ENVIRONMENT = 0, 1, 2, 3
+
+out = Console()
+if not out.is_terminal:
+    out = Console(width=200)  # a pipe or a log file: keep each claim on one line
+err = Console(stderr=True, soft_wrap=True)
+log = get_logger("portalbot.cli")
+
+
+@contextmanager
+def environment_errors() -> Iterator[None]:
+    """Turn errors about the environment into exit status 3 with one clear line."""
+    try:
+        yield
+    except (ConfigError, LedgerError) as exc:
+        err.print(f"[bold red]portalbot:[/] {exc}", highlight=False)
+        sys.exit(EXIT_ENVIRONMENT)
+
+
+def _settings(ctx: click.Context, **overrides: Any) -> Settings:
+    options = ctx.find_root().params
+    with environment_errors():
+        return load_settings(
+            options.get("config"),
+            data_dir=options.get("data_dir"),
+            ledger_url=options.get("ledger"),
+            **overrides,
+        )
+
+
+def _open_ledger(settings: Settings) -> Ledger:
+    with environment_errors():
+        return Ledger.open(settings.resolved_ledger_url)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", type=click.Path(path_type=Path), help="portalbot.toml to read.")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Where the ledger and evidence live.")
+@click.option("--ledger", help="Ledger URL: sqlite:///FILE or postgresql://…")
+@click.option("--log-json", is_flag=True, help="Log one JSON object per line.")
+@click.option("--log-level", default="INFO", show_default=True)
+@click.version_option(package_name="portalbot")
+def main(config: Path | None, data_dir: Path | None, ledger: str | None, log_json: bool,
+         log_level: str) -> None:
+    """Submit finished CCM claims through payer portals, exactly once, with evidence."""
+    configure_logs(json_output=log_json, level=log_level.upper())
+
+
+# --- submit ---------------------------------------------------------------------------
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--payer", "payers", multiple=True, help="Only these payers (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Fill each form and take its screenshot; never click submit.")
+@click.option("--concurrency", type=click.IntRange(1, 32), help="Claims in flight at once.")
+@click.option("--max-claims", type=click.IntRange(0), help="Stop after this many claims.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.pass_context
+def submit(ctx: click.Context, file: Path, payers: tuple[str, ...], dry_run: bool,
+           concurrency: int | None, max_claims: int | None, no_progress: bool) -> None:
+    """Check and submit every claim in FILE (JSON, JSON Lines or CSV)."""
+    settings = _settings(ctx, concurrency=concurrency)
+    batch = _load_or_exit(file)
+    ledger = _open_ledger(settings)
+    batch_id = _enqueue(ledger, settings, batch)
+    records = ledger.claims_in_batch(batch_id)
+    queued = [r for r in records if r.state in {"queued", "failed"}
+              and (not payers or r.payer_id in payers)]
+    engine = Engine(settings, ledger)
+    summary = RunSummary()
+    if queued:
+        with environment_errors(), _progress(len(queued), no_progress) as advance:
+            summary = asyncio.run(engine.run(
+                batch_id=batch_id, payer_ids=list(payers) or None, dry_run=dry_run,
+                max_claims=max_claims, on_result=advance,
+            ))
+    records = ledger.claims_in_batch(batch_id)
+    _print_batch_table(ledger, records, summary, dry_run)
+    out.print(f"\nLedger: {settings.resolved_ledger_url}   batch {batch_id}", highlight=False)
+    out.print(f"Evidence: {settings.resolved_evidence_dir}", highlight=False)
+    sys.exit(_report(batch, records, summary, already=len(records) - len(queued)))
+
+
+def _load_or_exit(file: Path) -> ClaimBatchFile:
+    try:
+        batch = load_claims(file)
+    except ClaimFileError as exc:
+        err.print(f"[bold red]portalbot:[/] {exc}", highlight=False)
+        sys.exit(EXIT_USAGE)
+    for problem in batch.problems:
+        err.print(f"[yellow]unreadable claim:[/] {problem}", highlight=False)
+    return batch
+
+
+def _enqueue(ledger: Ledger, settings: Settings, batch: ClaimBatchFile) -> str:
+    checker = _rule_checker(ledger, settings)
+    adapters = discover_adapters()
+    batch_id = ledger.create_batch(
+        batch.path.name, batch.content_hash, len(batch.claims), len(batch.problems)
+    )
+    for loaded in batch.claims:
+        claim = loaded.claim
+        findings = checker(claim)
+        if claim.payer_id not in adapters:
+            findings.append({
+                "rule": "PAYER-01", "severity": "error", "field": "payer_id",
+                "message": f"no adapter for payer {claim.payer_id!r}; known payers: "
+                           f"{', '.join(sorted(adapters))}",
+            })
+        blocked = any(f["severity"] == "error" for f in findings)
+        ledger.enqueue(
+            batch_id, claim_id=claim.claim_id, version=claim.version, payer_id=claim.payer_id,
+            service_month=claim.service_month, member_id=claim.subscriber.member_id,
+            frequency=claim.frequency, replaces=claim.replaces,
+            payload=claim.model_dump(mode="json"), findings=findings, blocked=blocked,
+            location=loaded.location, worker="loader",
+        )
+    return batch_id
+
+
+def _rule_checker(ledger: Ledger, settings: Settings) -> Callable[[Any], list[dict[str, Any]]]:
+    """The CCM rules, with the ledger as memory for the one-claim-per-patient-month check."""
+    from portalbot import rules
+
+    context = rules.default_context(icd_file=settings.icd10cm_file)
+    batch_checker = rules.BatchChecker(
+        context, known_elsewhere=ledger.patient_month_claim_ids
+    )
+
+    def check(claim: Any) -> list[dict[str, Any]]:
+        verdict = batch_checker.check(claim)
+        return [
+            {"rule": f.rule, "severity": f.severity, "field": f.field, "message": f.message}
+            for f in verdict.findings
+        ]
+
+    return check
+
+
+@contextmanager
+def _progress(total: int, disabled: bool) -> Iterator[Callable[[ClaimResult], None]]:
+    if disabled or not err.is_terminal:
+        yield lambda _result: None
+        return
+    with Progress(
+        TextColumn("submitting"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+        console=err, transient=True,
+    ) as progress:
+        task = progress.add_task("", total=total)
+        yield lambda result: progress.update(task, advance=1, description=result.state)
+
+
+def _latest_screenshot(ledger: Ledger, record: ClaimRecord) -> str:
+    for attempt in reversed(ledger.attempts(record.pk)):
+        if attempt["screenshot"]:
+            return str(attempt["screenshot"])
+    return ""
+
+
+def _detail(record: ClaimRecord) -> str:
+    if record.state in {"accepted", "pending"}:
+        return record.confirmation or ""
+    if record.state == "held":
+        first = next((f for f in record.findings if f["severity"] == "error"), None)
+        return f"{first['rule']}: {first['message']}" if first else "held"
+    return record.reason or ""
+
+
+def _print_batch_table(
+    ledger: Ledger, records: list[ClaimRecord], summary: RunSummary, dry_run: bool
+) -> None:
+    dry = {(r.claim_id, r.version): r for r in summary.results if r.state == "dry_run"}
+    table = Table(title="Claims in this batch", show_lines=False)
+    for column in ("claim", "v", "payer", "outcome", "confirmation or reason", "screenshot"):
+        table.add_column(column, overflow="fold")
+    for record in records:
+        shown = dry.get((record.claim_id, record.version))
+        state = "dry run" if shown else record.state
+        detail = shown.detail if shown else _detail(record)
+        screenshot = (shown.screenshot if shown else _latest_screenshot(ledger, record)) or ""
+        table.add_row(record.claim_id, str(record.version), record.payer_id, state, detail,
+                      screenshot)
+    out.print(table)
+
+
+def _report(
+    batch: ClaimBatchFile, records: list[ClaimRecord], summary: RunSummary, already: int
+) -> int:
+    counts: dict[str, int] = {}
+    for record in records:
+        counts[record.state] = counts.get(record.state, 0) + 1
+    sent = sum(1 for r in summary.results if r.submitted)
+    parts = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+    err.print(f"portalbot: {len(records)} claims ({parts}); {sent} submitted in this run", highlight=False)
+    if already:
+        err.print(
+            f"portalbot: {already} claims were already in the ledger and were not submitted again",
+            highlight=False,
+        )
+    if batch.problems:
+        err.print(f"portalbot: {len(batch.problems)} claims in the file could not be read (above)")
+    for payer_id, reason in summary.blocked_payers.items():
+        err.print(f"[bold red]portalbot:[/] payer {payer_id} not processed: {reason}", highlight=False)
+    if summary.blocked_payers:
+        return EXIT_ENVIRONMENT
+    needs_person = [r for r in records if r.state in NEEDS_PERSON_STATES]
+    if needs_person or batch.problems:
+        err.print(f"portalbot: {len(needs_person)} claims need a person (`portalbot ledger`)")
+        return EXIT_NEEDS_PERSON
+    return EXIT_OK
+
+
+# --- validate ---------------------------------------------------------------------------
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--fix", "fix_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write corrected copies of held claims (new versions) to this JSON file.")
+@click.pass_context
+def validate(ctx: click.Context, file: Path, fmt: str, fix_path: Path | None) -> None:
+    """Check claims against the CCM rules without submitting anything."""
+    from portalbot import rules
+
+    settings = _settings(ctx)
+    batch = _load_or_exit(file)
+    context = rules.default_context(icd_file=settings.icd10cm_file)
+    checker = rules.BatchChecker(context)
+    verdicts = [checker.check(loaded.claim) for loaded in batch.claims]
+    if fmt == "json":
+        out.print_json(json.dumps([v.to_json() for v in verdicts]))
+    else:
+        out.print(rules.render_table(verdicts), highlight=False, markup=False)
+    if fix_path is not None:
+        _write_fixes(rules, context, batch, verdicts, fix_path)
+    held = sum(1 for v in verdicts if not v.billable)
+    err.print(f"portalbot: {len(verdicts)} claims checked, {held} held, "
+              f"{len(batch.problems)} unreadable", highlight=False)
+    sys.exit(EXIT_NEEDS_PERSON if held or batch.problems else EXIT_OK)
+
+
+def _write_fixes(rules: Any, context: Any, batch: ClaimBatchFile, verdicts: list[Any],
+                 fix_path: Path) -> None:
+    fixed = []
+    for loaded, verdict in zip(batch.claims, verdicts, strict=True):
+        if verdict.billable:
+            continue
+        proposal = rules.propose_fix(loaded.claim, verdict, context)
+        if proposal is None:
+            continue
+        fixed.append(proposal.model_dump(mode="json"))
+        for change in rules.describe_changes(loaded.claim, proposal):
+            err.print(f"fix {loaded.claim.claim_id} v{proposal.version}: {change}", highlight=False)
+    fix_path.write_text(json.dumps(fixed, indent=2) + "\n", encoding="utf-8")
+    err.print(f"portalbot: {len(fixed)} corrected claims written to {fix_path} for approval",
+              highlight=False)
+
+
+# --- ledger -------------------------------------------------------------------------------
+
+@main.group(invoke_without_command=True)
+@click.option("--batch", "batch_id", help="Only this batch.")
+@click.option("--state", help="Only claims in this state.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_context
+def ledger(ctx: click.Context, batch_id: str | None, state: str | None, fmt: str) -> None:
+    """What happened to each claim (default), and ledger maintenance."""
+    if ctx.invoked_subcommand is not None:
+        return
+    settings = _settings(ctx)
+    store = _open_ledger(settings)
+    records = store.claims_in_batch(batch_id) if batch_id else store.all_claims(state)
+    if state:
+        records = [r for r in records if r.state == state]
+    if fmt == "json":
+        out.print_json(json.dumps([
+            {"claim_id": r.claim_id, "version": r.version, "payer_id": r.payer_id,
+             "state": r.state, "confirmation": r.confirmation, "reason_code": r.reason_code,
+             "reason": r.reason, "portal_key": r.portal_key, "attempts": r.attempt_count,
+             "screenshot": _latest_screenshot(store, r) or None,
+             "events": [{"at": e["at"].isoformat(), "from": e["from_state"], "to": e["to_state"],
+                         "reason": e["reason"], "worker": e["worker"]} for e in store.events(r.pk)]}
+            for r in records
+        ]))
+        return
+    table = Table(title=f"Ledger {settings.resolved_ledger_url}")
+    for column in ("claim", "v", "payer", "state", "confirmation or reason", "attempts", "portal key"):
+        table.add_column(column, overflow="fold")
+    for r in records:
+        table.add_row(r.claim_id, str(r.version), r.payer_id, r.state, _detail(r),
+                      str(r.attempt_count), r.portal_key)
+    out.print(table)
+
+
+@ledger.command("migrate")
+@click.pass_context
+def ledger_migrate(ctx: click.Context) -> None:
+    """Bring the ledger's schema to the newest version."""
+    settings = _settings(ctx)
+    with environment_errors():
+        Ledger.open(settings.resolved_ledger_url, migrate=True).close()
+    err.print(f"portalbot: ledger {settings.resolved_ledger_url} is up to date", highlight=False)
+
+
+# --- payers, credentials, evidence, schema ----------------------------------------------
+
+@main.command("payers")
+def list_payers() -> None:
+    """The payers portalbot has adapters for."""
+    table = Table(title="Payers")
+    for column in ("payer", "name", "portal", "history search", "working"):
+        table.add_column(column)
+    for payer_id, adapter in sorted(discover_adapters().items()):
+        table.add_row(payer_id, adapter.display_name, adapter.default_base_url,
+                      "yes" if adapter.history_searchable else "no",
+                      "yes" if adapter.working else f"no: {adapter.broken_reason}")
+    out.print(table)
+
+
+@main.group("payer")
+def payer_group() -> None:
+    """Pause or resume a payer for every worker."""
+
+
+@payer_group.command("pause")
+@click.argument("payer_id")
+@click.option("--reason", default="paused by an operator", show_default=True)
+@click.pass_context
+def payer_pause(ctx: click.Context, payer_id: str, reason: str) -> None:
+    _open_ledger(_settings(ctx)).open_circuit(payer_id, reason)
+    err.print(f"portalbot: payer {payer_id} paused")
+
+
+@payer_group.command("resume")
+@click.argument("payer_id")
+@click.pass_context
+def payer_resume(ctx: click.Context, payer_id: str) -> None:
+    _open_ledger(_settings(ctx)).resume_payer(payer_id)
+    err.print(f"portalbot: payer {payer_id} resumed")
+
+
+@main.group("credentials")
+def credentials_group() -> None:
+    """Portal passwords in the OS keyring (never in files or on command lines)."""
+
+
+@credentials_group.command("set")
+@click.argument("payer_id")
+@click.option("--account", default="default", show_default=True)
+@click.option("--username", prompt=True, help="The portal username (not a secret).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--totp", is_flag=True, help="Also ask for the account's TOTP secret.")
+def credentials_set(payer_id: str, account: str, username: str, password_stdin: bool,
+                    totp: bool) -> None:
+    """Store the portal login for PAYER_ID's ACCOUNT."""
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else getpass.getpass("Password: ")
+    secret = getpass.getpass("TOTP secret: ") if totp else None
+    if not password:
+        raise click.UsageError("an empty password was given")
+    with environment_errors():
+        keyring_credentials.store(payer_id, account, Credentials(username, password, secret))
+    err.print(f"portalbot: stored credentials for {payer_id} account {account}")
+
+
+@credentials_group.command("check")
+@click.argument("payer_id")
+@click.option("--account", default="default", show_default=True)
+def credentials_check(payer_id: str, account: str) -> None:
+    """Say whether the keyring holds a login for PAYER_ID's ACCOUNT."""
+    with environment_errors():
+        found = keyring_credentials.lookup(payer_id, account)
+    err.print(f"portalbot: {payer_id} account {account}: username {found.username}, password set")
+
+
+@credentials_group.command("delete")
+@click.argument("payer_id")
+@click.option("--account", default="default", show_default=True)
+def credentials_delete(payer_id: str, account: str) -> None:
+    with environment_errors():
+        removed = keyring_credentials.delete(payer_id, account)
+    err.print(f"portalbot: {'deleted' if removed else 'nothing stored for'} {payer_id} account {account}")
+
+
+@main.group("evidence")
+def evidence_group() -> None:
+    """Screenshots, page HTML and traces."""
+
+
+@evidence_group.command("purge")
+@click.option("--older-than", "days", type=click.FloatRange(0), required=True, help="Days to keep.")
+@click.pass_context
+def evidence_purge(ctx: click.Context, days: float) -> None:
+    """Delete evidence older than the retention period."""
+    settings = _settings(ctx)
+    removed = EvidenceStore(settings.resolved_evidence_dir).purge(days)
+    err.print(f"portalbot: removed evidence of {len(removed)} attempts")
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of the claim interchange format."""
+    out.print_json(json.dumps(claim_json_schema()))
+
+
+def run() -> None:
+    try:
+        main()
+    except PortalbotError as exc:
+        err.print(f"[bold red]portalbot:[/] {exc}", highlight=False)
+        sys.exit(EXIT_ENVIRONMENT)

@@ -1,0 +1,81 @@
+"""Portal credentials from the OS keyring, and one-time codes.
+
+Secrets are stored as one keyring entry per payer account: service ``portalbot:<payer>``,
+username ``<account>``, and a small JSON document as the password. The keyring backend
+is the operator's choice (``PYTHON_KEYRING_BACKEND`` or keyringrc.cfg); portalbot never
+reads secrets from config files, the environment of a command line, or logs them.
+"""
+
+from __future__ import annotations
+
+import json
+
+import keyring
+import keyring.errors
+
+from portalbot.adapters import Credentials
+from portalbot.errors import ConfigError
+
+SERVICE_PREFIX = "portalbot:"
+
+
+def _service(payer_id: str) -> str:
+    return f"{SERVICE_PREFIX}{payer_id}"
+
+
+def _keyring_failure(payer_id: str, exc: Exception) -> ConfigError:
+    return ConfigError(
+        f"the keyring could not be used ({type(exc).__name__}); choose a backend with "
+        "PYTHON_KEYRING_BACKEND (see the README, 'Credentials')",
+        payer_id=payer_id,
+        step="credentials",
+    )
+
+
+def store(payer_id: str, account: str, credentials: Credentials) -> None:
+    document = {"username": credentials.username, "password": credentials.password}
+    if credentials.totp_secret:
+        document["totp_secret"] = credentials.totp_secret
+    try:
+        keyring.set_password(_service(payer_id), account, json.dumps(document))
+    except keyring.errors.KeyringError as exc:
+        raise _keyring_failure(payer_id, exc) from None
+
+
+def lookup(payer_id: str, account: str) -> Credentials:
+    """The account's credentials; ConfigError naming the fix when they are missing."""
+    try:
+        raw = keyring.get_password(_service(payer_id), account)
+    except keyring.errors.KeyringError as exc:
+        raise _keyring_failure(payer_id, exc) from None
+    if raw is None:
+        raise ConfigError(
+            f"no credentials for account {account!r} in the keyring; run "
+            f"`portalbot credentials set {payer_id} --account {account}`",
+            payer_id=payer_id,
+            step="credentials",
+        )
+    try:
+        document = json.loads(raw)
+        return Credentials(
+            username=document["username"],
+            password=document["password"],
+            totp_secret=document.get("totp_secret"),
+        )
+    except (ValueError, KeyError, TypeError):
+        raise ConfigError(
+            f"the keyring entry for account {account!r} is not portalbot's; set it again with "
+            f"`portalbot credentials set {payer_id} --account {account}`",
+            payer_id=payer_id,
+            step="credentials",
+        ) from None
+
+
+def delete(payer_id: str, account: str) -> bool:
+    try:
+        keyring.delete_password(_service(payer_id), account)
+    except keyring.errors.PasswordDeleteError:
+        return False
+    except keyring.errors.KeyringError as exc:
+        raise _keyring_failure(payer_id, exc) from None
+    return True

@@ -1,0 +1,523 @@
+"""The batch and worker loop: lease, submit, confirm, record.
+
+The engine knows nothing about any portal and an adapter knows nothing about the ledger.
+The guarantee the engine keeps: the write-ahead intent is committed before the submit
+click, the click happens once, and nothing after it is ever retried — an unreadable
+answer leaves the claim ``in_doubt`` for reconciliation, never for a second click.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import tenacity
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Page, async_playwright
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+from portalbot import credentials as keyring_credentials
+from portalbot.adapters import Credentials, Filing, PortalAdapter, discover_adapters
+from portalbot.browser import PortalSession, SessionPool, launch
+from portalbot.claims import Claim
+from portalbot.config import Settings
+from portalbot.errors import (
+    AdapterError,
+    AuthenticationError,
+    ClaimError,
+    ConfigError,
+    LedgerError,
+    PortalError,
+    PortalUnavailable,
+    SubmissionUncertain,
+)
+from portalbot.evidence import EvidenceStore
+from portalbot.ledger import ClaimRecord, Evidence, Ledger
+from portalbot.ledger.states import FAILED, IN_DOUBT, NEEDS_HUMAN, QUEUED, SUBMITTING
+from portalbot.logs import get_logger, register_claim_phi, scrub
+from portalbot.outcomes import Outcome
+
+log = get_logger("portalbot.engine")
+
+CIRCUIT_THRESHOLD = 3
+CredentialLookup = Callable[[str, str], Credentials]
+
+
+def default_worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@contextmanager
+def portal_boundary(payer_id: str, step: str) -> Iterator[None]:
+    """Translate Playwright's exceptions into portalbot's, once, without their text.
+
+    Playwright messages quote locators and element HTML, which can carry PHI, so only the
+    kind of failure and the step survive.
+    """
+    try:
+        yield
+    except PortalError:
+        raise
+    except PlaywrightTimeout:
+        raise PortalUnavailable(
+            "the portal did not answer in time", payer_id=payer_id, step=step
+        ) from None
+    except PlaywrightError:
+        raise AdapterError(
+            "the page did not behave as the adapter expects", payer_id=payer_id, step=step
+        ) from None
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    claim_id: str
+    version: int
+    payer_id: str
+    state: str
+    detail: str
+    screenshot: str | None = None
+    submitted: bool = False
+
+
+@dataclass
+class RunSummary:
+    results: list[ClaimResult] = field(default_factory=list)
+    blocked_payers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for result in self.results:
+            counts[result.state] = counts.get(result.state, 0) + 1
+        return counts
+
+
+def pre_submit_retry(settings: Settings, sleep: Callable[[float], Awaitable[None]]) -> Any:
+    """The named retry policy for everything before the click: PortalUnavailable alone."""
+    return tenacity.AsyncRetrying(
+        retry=tenacity.retry_if_exception_type(PortalUnavailable),
+        stop=tenacity.stop_after_attempt(settings.retry.in_place_attempts),
+        wait=tenacity.wait_exponential_jitter(
+            initial=settings.retry.in_place_wait_s, max=settings.retry.in_place_wait_s * 8
+        ),
+        sleep=sleep,
+        reraise=True,
+    )
+
+
+class Engine:
+    """Runs queued claims from the ledger through their payers' adapters."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        ledger: Ledger,
+        *,
+        evidence: EvidenceStore | None = None,
+        lookup_credentials: CredentialLookup = keyring_credentials.lookup,
+        adapters: dict[str, type[PortalAdapter]] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        worker: str | None = None,
+    ):
+        self.settings = settings
+        self.ledger = ledger
+        self.evidence = evidence or EvidenceStore(settings.resolved_evidence_dir)
+        self.lookup_credentials = lookup_credentials
+        self.registry = adapters if adapters is not None else discover_adapters()
+        self.sleep = sleep
+        self.worker = worker or settings.worker_name or default_worker_name()
+        self._adapters: dict[str, PortalAdapter] = {}
+        self._credentials: dict[tuple[str, str], Credentials] = {}
+        self._last_submit: dict[str, float] = {}
+        self._payer_locks: dict[str, asyncio.Lock] = {}
+
+    # --- running -------------------------------------------------------------------
+    async def run(
+        self,
+        *,
+        batch_id: str | None = None,
+        payer_ids: list[str] | None = None,
+        dry_run: bool = False,
+        max_claims: int | None = None,
+        on_result: Callable[[ClaimResult], None] | None = None,
+    ) -> RunSummary:
+        summary = RunSummary()
+        self.ledger.expire_submissions(self.worker)
+        budget = [max_claims if max_claims is not None else -1]
+        async with async_playwright() as playwright:
+            browser = await launch(playwright, self.settings.browser)
+            pool = SessionPool(browser, self.settings.browser)
+            try:
+                workers = [
+                    self._work(pool, summary, batch_id, payer_ids, dry_run, budget, on_result)
+                    for _ in range(self.settings.concurrency)
+                ]
+                await asyncio.gather(*workers)
+            finally:
+                await pool.close()
+                await browser.close()
+        return summary
+
+    async def _work(
+        self,
+        pool: SessionPool,
+        summary: RunSummary,
+        batch_id: str | None,
+        payer_ids: list[str] | None,
+        dry_run: bool,
+        budget: list[int],
+        on_result: Callable[[ClaimResult], None] | None,
+    ) -> None:
+        skipped: set[int] = set()
+        while budget[0] != 0:
+            allowed = self._allowed_payers(payer_ids, summary)
+            if allowed is not None and not allowed:
+                return
+            leased = self.ledger.lease(
+                self.worker, batch_id=batch_id, payer_ids=allowed, limit=1
+            )
+            if not leased or leased[0].pk in skipped:
+                for record in leased:
+                    self.ledger.release(record.pk, self.worker)
+                return
+            budget[0] -= 1
+            record = leased[0]
+            result = await self.process(pool, record, summary, dry_run=dry_run)
+            if result is None:
+                skipped.add(record.pk)
+                continue
+            if dry_run:
+                skipped.add(record.pk)
+            summary.results.append(result)
+            if on_result:
+                on_result(result)
+
+    def _allowed_payers(self, payer_ids: list[str] | None, summary: RunSummary) -> list[str] | None:
+        if payer_ids is None and not summary.blocked_payers:
+            return None
+        known = payer_ids if payer_ids is not None else [
+            p for p in self._payers_in_ledger() if p not in summary.blocked_payers
+        ]
+        return [p for p in known if p not in summary.blocked_payers]
+
+    def _payers_in_ledger(self) -> list[str]:
+        return sorted({r.payer_id for r in self.ledger.all_claims(QUEUED)} | set(self.registry))
+
+    # --- one claim ---------------------------------------------------------------------
+    async def process(
+        self, pool: SessionPool, record: ClaimRecord, summary: RunSummary, *, dry_run: bool
+    ) -> ClaimResult | None:
+        """Take one leased claim as far as it goes. None: left queued (payer blocked)."""
+        claim = Claim.model_validate(record.payload)
+        register_claim_phi(claim)
+        payer_id = record.payer_id
+        bound = log.bind(claim_id=record.claim_id, version=record.version, payer_id=payer_id)
+        try:
+            adapter = self._adapter(payer_id)
+            account = self._account(payer_id, claim)
+            creds = self._creds(payer_id, account)
+        except ConfigError as exc:
+            return self._block_payer(summary, record, str(exc))
+        circuit_open, why = self.ledger.payer_circuit(payer_id)
+        if circuit_open:
+            return self._block_payer(
+                summary, record,
+                f"payer {payer_id} is paused ({why}); resume with `portalbot payer resume {payer_id}`",
+            )
+        if not adapter.working:
+            reason = f"the {payer_id} adapter is marked not working: {adapter.broken_reason}"
+            return self._finish(self._needs_human(record, reason), None)
+        try:
+            form = adapter.to_form(claim, self._filing(record))
+        except ClaimError as exc:
+            return self._finish(self._needs_human(record, str(exc)), None)
+
+        try:
+            async with pool.session(adapter, account, creds) as session:
+                return await self._submit(adapter, session, creds, record, form, dry_run, bound)
+        except AuthenticationError as exc:
+            self.ledger.release(record.pk, self.worker)
+            self.ledger.open_circuit(payer_id, f"authentication failed: {exc.message}")
+            bound.warning("authentication failed; payer paused", step=exc.step)
+            return self._block_payer(summary, record, f"authentication failed: {exc.message}")
+        except PortalError as exc:
+            # The session could not be opened (login page down or unreadable).
+            return self._finish(self._fail_before_click(record, None, exc, Evidence()), None)
+
+    async def _submit(
+        self,
+        adapter: PortalAdapter,
+        session: PortalSession,
+        creds: Credentials,
+        record: ClaimRecord,
+        form: Any,
+        dry_run: bool,
+        bound: Any,
+    ) -> ClaimResult:
+        page = session.page
+        found = await self._search_first(adapter, page, record)
+        if found is not None:
+            return found
+        attempt_id = self.ledger.begin_attempt(
+            record.pk, self.worker, kind="dry_run" if dry_run else "submit"
+        )
+        await page.context.tracing.start_chunk()
+        retries = 0
+        try:
+            async for attempt in pre_submit_retry(self.settings, self.sleep):
+                with attempt:
+                    retries = attempt.retry_state.attempt_number - 1
+                    with portal_boundary(adapter.payer_id, "prepare"):
+                        if retries and not await adapter.is_signed_in(page):
+                            await self._relogin(adapter, session, creds, attempt_id)
+                        await adapter.prepare(page, form)
+        except PortalError as exc:
+            evidence = await self._evidence_with_trace(page, attempt_id, "failure")
+            bound.warning("failed before the submit click", error=type(exc).__name__, step=exc.step)
+            failed = self._fail_before_click(record, attempt_id, exc, evidence, retries)
+            return self._finish(failed, evidence.screenshot)
+
+        if dry_run:
+            evidence = await self.evidence.capture(page, attempt_id, "filled")
+            await page.context.tracing.stop_chunk()
+            self.ledger.note_attempt(attempt_id, "dry_run", "form filled; not submitted", evidence)
+            self.ledger.release(record.pk, self.worker)
+            return ClaimResult(
+                record.claim_id, record.version, record.payer_id, "dry_run",
+                "form filled, submit not clicked", evidence.screenshot,
+            )
+
+        await self._respect_interval(adapter)
+        self.ledger.mark_submitting(record.pk, attempt_id, self.worker, account=self._account_name(record))
+        try:
+            with portal_boundary(adapter.payer_id, "submit"):
+                outcome = await adapter.send(page)
+        except AdapterError as exc:
+            # The portal's own validation refused our input: nothing was stored.
+            evidence = await self._evidence_with_trace(page, attempt_id, "failure")
+            updated = self._payer_failed(record, exc, SUBMITTING, attempt_id, evidence, retries)
+            return self._finish(updated, None, submitted=True)
+        except Exception as exc:
+            evidence = await self._evidence_with_trace(page, attempt_id, "in_doubt")
+            reason = (
+                exc.message if isinstance(exc, SubmissionUncertain) else
+                f"no outcome could be read after the submit click ({type(exc).__name__})"
+            )
+            bound.warning("submission in doubt", error=type(exc).__name__)
+            updated = self.ledger.record_failure(
+                record.pk, attempt_id, self.worker, expected_state=SUBMITTING,
+                target_state=IN_DOUBT, reason=scrub(reason), evidence=evidence, retries=retries,
+            )
+            self.ledger.payer_failure(adapter.payer_id, "submissions in doubt", CIRCUIT_THRESHOLD)
+            return self._finish(updated, None, submitted=True)
+
+        evidence = await self.evidence.capture(page, attempt_id, "outcome")
+        keep_trace = outcome.state not in {"accepted", "pending", "rejected", "duplicate"}
+        evidence = await self._close_trace(page, attempt_id, evidence, keep=keep_trace)
+        updated = self.ledger.record_outcome(
+            record.pk, attempt_id, self.worker, _scrubbed(outcome), expected_state=SUBMITTING,
+            reason="the portal answered after the submit click", evidence=evidence,
+        )
+        self.ledger.payer_success(adapter.payer_id)
+        bound.info("claim submitted", state=updated.state, confirmation=updated.confirmation)
+        return self._finish(updated, evidence.screenshot, submitted=True)
+
+    async def _relogin(
+        self, adapter: PortalAdapter, session: PortalSession, creds: Credentials, attempt_id: str
+    ) -> None:
+        """Log in again between trace chunks, so the password never lands in a trace."""
+        tracing = session.context.tracing
+        await tracing.stop_chunk(path=str(self.evidence.trace_path(attempt_id) ) + ".part")
+        await adapter.login(session.page, creds)
+        await tracing.start_chunk()
+
+    async def _search_first(
+        self, adapter: PortalAdapter, page: Page, record: ClaimRecord
+    ) -> ClaimResult | None:
+        """Where the portal's history is searchable, look before the first click."""
+        if not adapter.history_searchable:
+            return None
+        try:
+            async for attempt in pre_submit_retry(self.settings, self.sleep):
+                with attempt, portal_boundary(adapter.payer_id, "find_submission"):
+                    found = await adapter.search(page, record.portal_key)
+        except PortalError:
+            return None  # the search is a safeguard; the submit path handles the outage
+        if found is None:
+            return None
+        attempt_id = self.ledger.begin_attempt(record.pk, self.worker, kind="search")
+        evidence = await self.evidence.capture(page, attempt_id, "found")
+        updated = self.ledger.record_outcome(
+            record.pk, attempt_id, self.worker, _scrubbed(found), expected_state=QUEUED,
+            reason="found on the portal's claim history before submitting; not sent again",
+            evidence=evidence,
+        )
+        return self._finish(updated, evidence.screenshot)
+
+    # --- helpers -------------------------------------------------------------------------
+    def _adapter(self, payer_id: str) -> PortalAdapter:
+        if payer_id not in self._adapters:
+            if payer_id not in self.registry:
+                known = ", ".join(sorted(self.registry)) or "none"
+                raise ConfigError(f"no adapter for payer {payer_id!r} (known: {known})")
+            base_url = self.settings.payer(payer_id).base_url
+            self._adapters[payer_id] = self.registry[payer_id](base_url)
+        return self._adapters[payer_id]
+
+    def _account(self, payer_id: str, claim: Claim) -> str:
+        settings = self.settings.payer(payer_id)
+        account = settings.account_for(claim.billing_provider.npi, claim.billing_provider.tax_id)
+        if account is None:
+            raise ConfigError(
+                f"no {payer_id} account is configured for claim {claim.claim_id}'s billing "
+                "NPI/TIN; add it to the payer's accounts in portalbot.toml",
+                payer_id=payer_id,
+            )
+        return account.name
+
+    def _account_name(self, record: ClaimRecord) -> str:
+        claim = Claim.model_validate(record.payload)
+        return self._account(record.payer_id, claim)
+
+    def _creds(self, payer_id: str, account: str) -> Credentials:
+        key = (payer_id, account)
+        if key not in self._credentials:
+            self._credentials[key] = self.lookup_credentials(payer_id, account)
+        return self._credentials[key]
+
+    def _filing(self, record: ClaimRecord) -> Filing:
+        frequency = record.frequency
+        if frequency in ("original", "replacement"):
+            earlier = [
+                r for r in self.ledger.versions_of(record.claim_id)
+                if r.version < record.version and r.state in {"accepted", "pending", "paid", "denied"}
+            ]
+            if (earlier and earlier[-1].payer_claim_number) or (earlier and earlier[-1].confirmation):
+                last = earlier[-1]
+                return Filing(
+                    record.portal_key, "replacement",
+                    last.payer_claim_number or last.confirmation,
+                )
+        return Filing(record.portal_key, frequency, record.replaces)  # type: ignore[arg-type]
+
+    async def _respect_interval(self, adapter: PortalAdapter) -> None:
+        interval = self.settings.payer(adapter.payer_id).min_interval_s
+        interval = adapter.min_interval_s if interval is None else interval
+        if interval <= 0:
+            return
+        lock = self._payer_locks.setdefault(adapter.payer_id, asyncio.Lock())
+        async with lock:
+            wait = self._last_submit.get(adapter.payer_id, 0.0) + interval - time.monotonic()
+            if wait > 0:
+                await self.sleep(wait)
+            self._last_submit[adapter.payer_id] = time.monotonic()
+
+    async def _evidence_with_trace(self, page: Page, attempt_id: str, label: str) -> Evidence:
+        try:
+            evidence = await self.evidence.capture(page, attempt_id, label)
+        except Exception:
+            evidence = Evidence()
+        return await self._close_trace(page, attempt_id, evidence, keep=True)
+
+    async def _close_trace(
+        self, page: Page, attempt_id: str, evidence: Evidence, *, keep: bool
+    ) -> Evidence:
+        try:
+            if keep:
+                path = self.evidence.trace_path(attempt_id)
+                await page.context.tracing.stop_chunk(path=str(path))
+                self.evidence.seal(path)
+                return Evidence(evidence.screenshot, evidence.html, str(path))
+            await page.context.tracing.stop_chunk()
+        except Exception:
+            pass
+        return evidence
+
+    def _fail_before_click(
+        self,
+        record: ClaimRecord,
+        attempt_id: str | None,
+        exc: PortalError,
+        evidence: Evidence,
+        retries: int = 0,
+    ) -> ClaimRecord:
+        if isinstance(exc, PortalUnavailable):
+            attempts = record.attempt_count + (1 if attempt_id else 0)
+            if attempts >= self.settings.retry.max_attempts:
+                target, when = NEEDS_HUMAN, None
+            else:
+                target = FAILED
+                when = self.ledger.clock() + timedelta(
+                    seconds=self.settings.retry.backoff_s * 2 ** max(attempts - 1, 0)
+                )
+            return self.ledger.record_failure(
+                record.pk, attempt_id, self.worker, expected_state=QUEUED, target_state=target,
+                reason=f"{exc.message} at {exc.step or 'an unknown step'}",
+                next_attempt_at=when, evidence=evidence, retries=retries,
+            )
+        return self._payer_failed(record, exc, QUEUED, attempt_id, evidence, retries)
+
+    def _payer_failed(
+        self,
+        record: ClaimRecord,
+        exc: PortalError,
+        expected: str,
+        attempt_id: str | None,
+        evidence: Evidence,
+        retries: int,
+    ) -> ClaimRecord:
+        """An AdapterError: drift or a mapping bug. The claim fails; the circuit counts it."""
+        reason = scrub(f"{exc.message} at {exc.step or 'an unknown step'}")
+        opened = self.ledger.payer_failure(record.payer_id, f"adapter errors: {reason}", CIRCUIT_THRESHOLD)
+        if opened:
+            log.warning("payer paused after repeated adapter errors", payer_id=record.payer_id)
+        return self.ledger.record_failure(
+            record.pk, attempt_id, self.worker, expected_state=expected, target_state=FAILED,
+            reason=reason, evidence=evidence, retries=retries,
+            next_attempt_at=None,
+        )
+
+    def _needs_human(self, record: ClaimRecord, reason: str) -> ClaimRecord:
+        return self.ledger.record_failure(
+            record.pk, None, self.worker, expected_state=QUEUED, target_state=NEEDS_HUMAN,
+            reason=scrub(reason),
+        )
+
+    def _block_payer(self, summary: RunSummary, record: ClaimRecord, reason: str) -> None:
+        self.ledger.release(record.pk, self.worker)
+        summary.blocked_payers.setdefault(record.payer_id, reason)
+        return None
+
+    def _finish(
+        self, record: ClaimRecord, screenshot: str | None, *, submitted: bool = False
+    ) -> ClaimResult:
+        if screenshot is None:
+            attempts = self.ledger.attempts(record.pk)
+            screenshot = next((a["screenshot"] for a in reversed(attempts) if a["screenshot"]), None)
+        detail = record.confirmation if record.state == "accepted" else (record.reason or "")
+        return ClaimResult(
+            record.claim_id, record.version, record.payer_id, record.state, detail or "",
+            screenshot, submitted,
+        )
+
+
+def _scrubbed(outcome: Outcome) -> Outcome:
+    """Text copied from a portal page can echo PHI; scrub it before it reaches the ledger."""
+    from dataclasses import fields, replace
+
+    changes = {
+        f.name: scrub(getattr(outcome, f.name))
+        for f in fields(outcome)
+        if isinstance(getattr(outcome, f.name), str)
+    }
+    return replace(outcome, **changes)
+
+
+__all__ = ["ClaimResult", "Engine", "LedgerError", "RunSummary", "portal_boundary"]

@@ -1,0 +1,89 @@
+"""The exception hierarchy: catch at the level you can act on.
+
+```
+PortalbotError                 every error carries payer_id and step where known
+├── ConfigError                unknown payer, missing keyring entry, bad settings
+├── ClaimError                 bad input: names the claim, the field and the fix
+├── LedgerError                an illegal transition, an unreachable ledger
+└── PortalError                carries the evidence path
+    ├── PortalUnavailable      timeouts, 5xx, maintenance pages: the only retried family
+    │   └── SessionExpired     the portal signed us out; log in again, then retry
+    ├── AuthenticationError    wrong password, locked account, MFA failure: never retried
+    ├── AdapterError           the page did not look as the adapter expects: portal drift
+    └── SubmissionUncertain    submit was clicked and no outcome could be read
+```
+
+A claim the payer rejects is not an exception: it is an ``Outcome``. An exception means
+no answer was obtained. Messages never carry PHI: they name claims by ``claim_id`` and
+fields by their path, never by their values.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class PortalbotError(Exception):
+    """Root of every error portalbot raises on purpose."""
+
+    def __init__(self, message: str, *, payer_id: str | None = None, step: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.payer_id = payer_id
+        self.step = step
+
+    def __str__(self) -> str:
+        where = ", ".join(
+            part for part in (
+                f"payer {self.payer_id}" if self.payer_id else "",
+                f"step {self.step}" if self.step else "",
+            ) if part
+        )
+        return f"{self.message} ({where})" if where else self.message
+
+
+class ConfigError(PortalbotError):
+    """The settings, the payer registry or the keyring cannot support the request."""
+
+
+class ClaimError(PortalbotError):
+    """Bad input: the message names the claim, the field and the fix."""
+
+
+class LedgerError(PortalbotError):
+    """The ledger refused a change (an illegal transition) or cannot be reached."""
+
+
+class PortalError(PortalbotError):
+    """Something went wrong talking to a payer portal; evidence may have been kept."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        payer_id: str | None = None,
+        step: str | None = None,
+        evidence: Path | None = None,
+    ):
+        super().__init__(message, payer_id=payer_id, step=step)
+        self.evidence = evidence
+
+
+class PortalUnavailable(PortalError):
+    """The portal did not answer usefully (outage, 5xx, maintenance): worth retrying."""
+
+
+class SessionExpired(PortalUnavailable):
+    """The portal silently fell back to "signed out"; a new login makes the step retryable."""
+
+
+class AuthenticationError(PortalError):
+    """The portal refused our credentials; retrying could lock the account."""
+
+
+class AdapterError(PortalError):
+    """The page is not what the adapter expects, or our own mapping was refused."""
+
+
+class SubmissionUncertain(PortalError):
+    """Submit was clicked and no outcome could be read: the claim may or may not be in."""

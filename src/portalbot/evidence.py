@@ -1,0 +1,85 @@
+"""Screenshots, page HTML and traces: the proof of what a portal showed, kept owner-only.
+
+Evidence is PHI. Files live under the evidence directory in one folder per attempt,
+named by the attempt id (never by anything from the claim), with mode 0600 in 0700
+folders, whatever the process umask.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from portalbot.ledger import Evidence
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def ensure_private_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    os.chmod(path, DIR_MODE)
+    return path
+
+
+def write_private(path: Path, data: bytes) -> None:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
+    os.chmod(path, FILE_MODE)
+
+
+@dataclass(frozen=True)
+class EvidenceStore:
+    root: Path
+
+    def attempt_dir(self, attempt_id: str) -> Path:
+        if not attempt_id.isalnum():
+            raise ValueError("attempt ids are alphanumeric")
+        ensure_private_dir(self.root)
+        return ensure_private_dir(self.root / attempt_id)
+
+    async def capture(self, page: Page, attempt_id: str, label: str) -> Evidence:
+        """A full-page screenshot and the HTML, best effort: evidence never fails a claim."""
+        folder = self.attempt_dir(attempt_id)
+        screenshot = folder / f"{label}.png"
+        html = folder / f"{label}.html"
+        saved_png: str | None = None
+        saved_html: str | None = None
+        try:
+            write_private(screenshot, await page.screenshot(full_page=True, timeout=15_000))
+            saved_png = str(screenshot)
+        except Exception:
+            saved_png = None
+        try:
+            write_private(html, (await page.content()).encode("utf-8"))
+            saved_html = str(html)
+        except Exception:
+            saved_html = None
+        return Evidence(screenshot=saved_png, html=saved_html)
+
+    def trace_path(self, attempt_id: str) -> Path:
+        return self.attempt_dir(attempt_id) / "trace.zip"
+
+    def seal(self, path: Path) -> None:
+        if path.exists():
+            os.chmod(path, FILE_MODE)
+
+    def purge(self, older_than_days: float, *, now: float | None = None) -> list[str]:
+        """Delete attempt folders older than the retention; returns the attempt ids removed."""
+        if not self.root.exists():
+            return []
+        cutoff = (now if now is not None else time.time()) - older_than_days * 86_400
+        removed = []
+        for folder in sorted(self.root.iterdir()):
+            if folder.is_dir() and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder)
+                removed.append(folder.name)
+        return removed

@@ -1,0 +1,110 @@
+"""The ledger's tables (SQLAlchemy Core). Alembic migrations create them; keep both in step.
+
+claims hold one row per (claim_id, version) with its current state; events are the
+append-only history of every transition; attempts record each trip to a portal with its
+evidence; payers hold the per-payer safety valves shared by every worker.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+batches = sa.Table(
+    "batches",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("file_name", sa.String(255), nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("claim_count", sa.Integer, nullable=False),
+    sa.Column("problem_count", sa.Integer, nullable=False),
+)
+
+claims = sa.Table(
+    "claims",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("claim_id", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("payer_id", sa.String(64), nullable=False),
+    sa.Column("service_month", sa.String(7), nullable=False),
+    sa.Column("patient_month", sa.String(64), nullable=False),
+    sa.Column("portal_key", sa.String(14), nullable=False),
+    sa.Column("frequency", sa.String(12), nullable=False),
+    sa.Column("replaces", sa.String(64)),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("batch_id", sa.String(32), sa.ForeignKey("batches.id"), nullable=False),
+    sa.Column("account", sa.String(64)),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("findings", sa.JSON, nullable=False),
+    sa.Column("confirmation", sa.String(64)),
+    sa.Column("payer_claim_number", sa.String(64)),
+    sa.Column("reason_code", sa.String(32)),
+    sa.Column("reason", sa.Text),
+    sa.Column("attempt_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True)),
+    sa.Column("lease_owner", sa.String(64)),
+    sa.Column("lease_expires_at", sa.DateTime(timezone=True)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("claim_id", "version", name="uq_claims_claim_version"),
+    sa.UniqueConstraint("payer_id", "portal_key", name="uq_claims_portal_key"),
+    sa.Index("ix_claims_state", "state"),
+    sa.Index("ix_claims_patient_month", "patient_month"),
+)
+
+batch_claims = sa.Table(
+    "batch_claims",
+    metadata,
+    sa.Column("batch_id", sa.String(32), sa.ForeignKey("batches.id"), primary_key=True),
+    sa.Column("claim_pk", sa.Integer, sa.ForeignKey("claims.id"), primary_key=True),
+    sa.Column("location", sa.String(64), nullable=False),
+)
+
+attempts = sa.Table(
+    "attempts",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("claim_pk", sa.Integer, sa.ForeignKey("claims.id"), nullable=False),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("worker", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("intent_at", sa.DateTime(timezone=True)),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("result", sa.String(16)),
+    sa.Column("detail", sa.Text),
+    sa.Column("retries", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("screenshot", sa.String(512)),
+    sa.Column("html", sa.String(512)),
+    sa.Column("trace", sa.String(512)),
+    sa.Index("ix_attempts_claim", "claim_pk"),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("claim_pk", sa.Integer, sa.ForeignKey("claims.id"), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("worker", sa.String(64), nullable=False),
+    sa.Column("from_state", sa.String(16)),
+    sa.Column("to_state", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("attempt_id", sa.String(32)),
+    sa.Column("evidence", sa.String(512)),
+    sa.Index("ix_events_claim", "claim_pk"),
+)
+
+payers = sa.Table(
+    "payers",
+    metadata,
+    sa.Column("payer_id", sa.String(64), primary_key=True),
+    sa.Column("circuit_open", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("circuit_reason", sa.Text),
+    sa.Column("consecutive_failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_submit_at", sa.DateTime(timezone=True)),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)

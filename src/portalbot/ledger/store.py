@@ -1,0 +1,635 @@
+"""The ledger: durable record of every claim version, attempt and transition.
+
+Every state change goes through ``_transition``, which checks the state machine, updates
+the claim only if it is still in the state the caller saw (so two workers can never both
+move it), and appends the event in the same transaction. The write-ahead intent
+(``mark_submitting``) is its own committed transaction before the submit click.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from portalbot.errors import LedgerError
+from portalbot.ledger import schema
+from portalbot.ledger.states import (
+    FAILED,
+    HELD,
+    IN_DOUBT,
+    QUEUED,
+    SUBMITTING,
+    check_transition,
+)
+from portalbot.outcomes import Accepted, Outcome, Pending, Rejected
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def derive_portal_key(claim_id: str, version: int) -> str:
+    """A short key the portal echoes back: 14 characters of [A-Z0-9], never the raw id."""
+    digest = hashlib.sha256(f"{claim_id}\x00{version}".encode()).digest()
+    return "PB" + base64.b32encode(digest).decode()[:12]
+
+
+def patient_month_key(payer_id: str, member_id: str, service_month: str) -> str:
+    """An opaque key for (payer, member, month), so the member ID is not an index value."""
+    return hashlib.sha256(f"{payer_id}\x00{member_id}\x00{service_month}".encode()).hexdigest()
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+@dataclass(frozen=True)
+class ClaimRecord:
+    pk: int
+    claim_id: str
+    version: int
+    payer_id: str
+    state: str
+    portal_key: str
+    frequency: str
+    replaces: str | None
+    account: str | None
+    confirmation: str | None
+    payer_claim_number: str | None
+    reason_code: str | None
+    reason: str | None
+    attempt_count: int
+    next_attempt_at: datetime | None
+    batch_id: str
+    payload: dict[str, Any]
+    findings: list[dict[str, Any]]
+
+    @classmethod
+    def from_row(cls, row: Any) -> ClaimRecord:
+        m = row._mapping
+        return cls(
+            pk=m["id"], claim_id=m["claim_id"], version=m["version"], payer_id=m["payer_id"],
+            state=m["state"], portal_key=m["portal_key"], frequency=m["frequency"],
+            replaces=m["replaces"], account=m["account"], confirmation=m["confirmation"],
+            payer_claim_number=m["payer_claim_number"], reason_code=m["reason_code"],
+            reason=m["reason"], attempt_count=m["attempt_count"],
+            next_attempt_at=_aware(m["next_attempt_at"]), batch_id=m["batch_id"],
+            payload=m["payload"], findings=m["findings"],
+        )
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    record: ClaimRecord
+    is_new: bool
+
+
+@dataclass(frozen=True)
+class Evidence:
+    screenshot: str | None = None
+    html: str | None = None
+    trace: str | None = None
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite's own transaction handling would defeat BEGIN IMMEDIATE (see _make_engine).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _make_engine(url: str) -> sa.Engine:
+    if url.startswith("sqlite"):
+        database = sa.engine.make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        # Let SQLite take the write lock at BEGIN so two writers queue instead of failing.
+        sa.event.listen(
+            engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE")
+        )
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def _alembic_config(connection: sa.Connection) -> Config:
+    config = Config()
+    config.set_main_option(
+        "script_location", str(resources.files("portalbot.ledger") / "migrations")
+    )
+    config.attributes["connection"] = connection
+    return config
+
+
+class Ledger:
+    """SQLite by default; PostgreSQL when several workers share the work."""
+
+    def __init__(self, engine: sa.Engine, *, clock: Clock = utcnow):
+        self.engine = engine
+        self.clock = clock
+
+    @classmethod
+    def open(cls, url: str, *, clock: Clock = utcnow, migrate: bool = True) -> Ledger:
+        try:
+            engine = _make_engine(url)
+            ledger = cls(engine, clock=clock)
+            if migrate:
+                ledger.migrate()
+            else:
+                ledger.check_schema()
+        except sa.exc.OperationalError as exc:
+            raise LedgerError(f"the ledger cannot be reached ({type(exc.orig).__name__})") from None
+        return ledger
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- schema --------------------------------------------------------------------
+    def migrate(self) -> None:
+        with self.engine.begin() as connection:
+            command.upgrade(_alembic_config(connection), "head")
+
+    def check_schema(self) -> None:
+        with self.engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+            head = ScriptDirectory.from_config(_alembic_config(connection)).get_current_head()
+        if current != head:
+            raise LedgerError(
+                f"the ledger schema is at {current or 'nothing'}, not {head}; "
+                "run `portalbot ledger migrate`"
+            )
+
+    @contextmanager
+    def _tx(self) -> Iterator[sa.Connection]:
+        with self.engine.begin() as connection:
+            yield connection
+
+    # --- batches and claims ----------------------------------------------------------
+    def create_batch(
+        self, file_name: str, content_hash: str, claim_count: int, problem_count: int
+    ) -> str:
+        batch_id = uuid.uuid4().hex
+        with self._tx() as tx:
+            tx.execute(
+                schema.batches.insert().values(
+                    id=batch_id, file_name=file_name[:255], content_hash=content_hash,
+                    created_at=self.clock(), claim_count=claim_count,
+                    problem_count=problem_count,
+                )
+            )
+        return batch_id
+
+    def enqueue(
+        self,
+        batch_id: str,
+        *,
+        claim_id: str,
+        version: int,
+        payer_id: str,
+        service_month: str,
+        member_id: str,
+        frequency: str,
+        replaces: str | None,
+        payload: dict[str, Any],
+        findings: list[dict[str, Any]],
+        blocked: bool,
+        location: str,
+        worker: str,
+    ) -> Enqueued:
+        """Record a claim version once; a version already known keeps its state."""
+        with self._tx() as tx:
+            row = tx.execute(
+                sa.select(schema.claims).where(
+                    schema.claims.c.claim_id == claim_id, schema.claims.c.version == version
+                )
+            ).first()
+            is_new = row is None
+            if row is None:
+                state = HELD if blocked else QUEUED
+                now = self.clock()
+                pk = tx.execute(
+                    schema.claims.insert().values(
+                        claim_id=claim_id, version=version, payer_id=payer_id,
+                        service_month=service_month,
+                        patient_month=patient_month_key(payer_id, member_id, service_month),
+                        portal_key=derive_portal_key(claim_id, version), frequency=frequency,
+                        replaces=replaces, state=state, batch_id=batch_id, payload=payload,
+                        findings=findings, created_at=now, updated_at=now,
+                    )
+                ).inserted_primary_key[0]
+                self._append_event(tx, pk, worker, None, state, "loaded from a claims file")
+            else:
+                pk = row._mapping["id"]
+            tx.execute(
+                sa.insert(schema.batch_claims).values(
+                    batch_id=batch_id, claim_pk=pk, location=location[:64]
+                ).prefix_with("OR IGNORE", dialect="sqlite")
+                if tx.dialect.name == "sqlite"
+                else _pg_insert_ignore(batch_id, pk, location)
+            )
+            record = self._get(tx, pk)
+        return Enqueued(record=record, is_new=is_new)
+
+    def claim(self, pk: int) -> ClaimRecord:
+        with self.engine.connect() as connection:
+            return self._get(connection, pk)
+
+    def find(self, claim_id: str, version: int) -> ClaimRecord | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(schema.claims).where(
+                    schema.claims.c.claim_id == claim_id, schema.claims.c.version == version
+                )
+            ).first()
+        return ClaimRecord.from_row(row) if row else None
+
+    def versions_of(self, claim_id: str) -> list[ClaimRecord]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(schema.claims)
+                .where(schema.claims.c.claim_id == claim_id)
+                .order_by(schema.claims.c.version)
+            ).all()
+        return [ClaimRecord.from_row(r) for r in rows]
+
+    def claims_in_batch(self, batch_id: str) -> list[ClaimRecord]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(schema.claims)
+                .join(schema.batch_claims, schema.batch_claims.c.claim_pk == schema.claims.c.id)
+                .where(schema.batch_claims.c.batch_id == batch_id)
+                .order_by(schema.claims.c.id)
+            ).all()
+        return [ClaimRecord.from_row(r) for r in rows]
+
+    def all_claims(self, state: str | None = None) -> list[ClaimRecord]:
+        query = sa.select(schema.claims).order_by(schema.claims.c.id)
+        if state:
+            query = query.where(schema.claims.c.state == state)
+        with self.engine.connect() as connection:
+            return [ClaimRecord.from_row(r) for r in connection.execute(query).all()]
+
+    def batches(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(schema.batches).order_by(schema.batches.c.created_at)
+            ).all()
+        return [dict(r._mapping) for r in rows]
+
+    def patient_month_claim_ids(self, payer_id: str, member_id: str, month: str) -> set[str]:
+        key = patient_month_key(payer_id, member_id, month)
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(schema.claims.c.claim_id).where(
+                    schema.claims.c.patient_month == key, schema.claims.c.state != "void"
+                )
+            ).all()
+        return {r[0] for r in rows}
+
+    def events(self, pk: int) -> list[dict[str, Any]]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(schema.events)
+                .where(schema.events.c.claim_pk == pk)
+                .order_by(schema.events.c.id)
+            ).all()
+        return [dict(r._mapping) for r in rows]
+
+    def attempts(self, pk: int) -> list[dict[str, Any]]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(schema.attempts)
+                .where(schema.attempts.c.claim_pk == pk)
+                .order_by(schema.attempts.c.number)
+            ).all()
+        return [dict(r._mapping) for r in rows]
+
+    # --- leasing -----------------------------------------------------------------------
+    def lease(
+        self,
+        worker: str,
+        *,
+        batch_id: str | None = None,
+        payer_ids: Sequence[str] | None = None,
+        limit: int = 1,
+        lease_s: float = 300.0,
+    ) -> list[ClaimRecord]:
+        """Take up to ``limit`` queued claims (or failed ones whose retry is due)."""
+        now = self.clock()
+        c = schema.claims.c
+        due = sa.or_(
+            c.state == QUEUED,
+            sa.and_(c.state == FAILED, c.next_attempt_at <= now),
+        )
+        free = sa.or_(c.lease_owner.is_(None), c.lease_expires_at < now)
+        query = sa.select(c.id).where(due, free).order_by(c.id).limit(limit)
+        if batch_id:
+            in_batch = sa.select(schema.batch_claims.c.claim_pk).where(
+                schema.batch_claims.c.batch_id == batch_id
+            )
+            query = query.where(c.id.in_(in_batch))
+        if payer_ids is not None:
+            query = query.where(c.payer_id.in_(list(payer_ids)))
+        with self._tx() as tx:
+            if tx.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            pks = [row[0] for row in tx.execute(query).all()]
+            if not pks:
+                return []
+            tx.execute(
+                schema.claims.update()
+                .where(c.id.in_(pks))
+                .values(lease_owner=worker, lease_expires_at=now + timedelta(seconds=lease_s))
+            )
+            leased = [self._get(tx, pk) for pk in pks]
+            for record in leased:
+                if record.state == FAILED:
+                    self._transition(tx, record.pk, FAILED, QUEUED, worker, "retry is due")
+        return [self.claim(r.pk) for r in leased]
+
+    def release(self, pk: int, worker: str) -> None:
+        with self._tx() as tx:
+            tx.execute(
+                schema.claims.update()
+                .where(schema.claims.c.id == pk, schema.claims.c.lease_owner == worker)
+                .values(lease_owner=None, lease_expires_at=None)
+            )
+
+    def expire_submissions(self, worker: str) -> list[int]:
+        """Claims left in ``submitting`` by a worker whose lease ran out become in_doubt."""
+        now = self.clock()
+        c = schema.claims.c
+        with self._tx() as tx:
+            pks = [
+                row[0]
+                for row in tx.execute(
+                    sa.select(c.id).where(c.state == SUBMITTING, c.lease_expires_at < now)
+                ).all()
+            ]
+            for pk in pks:
+                self._transition(
+                    tx, pk, SUBMITTING, IN_DOUBT, worker,
+                    "the worker stopped between the submit click and its outcome",
+                    lease_owner=None, lease_expires_at=None,
+                )
+        return pks
+
+    # --- attempts and outcomes ---------------------------------------------------------
+    def begin_attempt(self, pk: int, worker: str, kind: str = "submit") -> str:
+        attempt_id = uuid.uuid4().hex
+        with self._tx() as tx:
+            number = tx.execute(
+                sa.select(sa.func.count()).where(schema.attempts.c.claim_pk == pk)
+            ).scalar_one() + 1
+            tx.execute(
+                schema.attempts.insert().values(
+                    id=attempt_id, claim_pk=pk, number=number, worker=worker, kind=kind,
+                    started_at=self.clock(),
+                )
+            )
+            if kind == "submit":
+                tx.execute(
+                    schema.claims.update()
+                    .where(schema.claims.c.id == pk)
+                    .values(attempt_count=schema.claims.c.attempt_count + 1)
+                )
+        return attempt_id
+
+    def mark_submitting(self, pk: int, attempt_id: str, worker: str, account: str) -> None:
+        """The write-ahead intent: committed before the click, or the click does not happen."""
+        with self._tx() as tx:
+            owner = tx.execute(
+                sa.select(schema.claims.c.lease_owner).where(schema.claims.c.id == pk)
+            ).scalar_one()
+            if owner != worker:
+                raise LedgerError("the claim's lease is held by another worker")
+            self._transition(
+                tx, pk, QUEUED, SUBMITTING, worker, "submit intent", attempt_id=attempt_id,
+                account=account,
+            )
+            tx.execute(
+                schema.attempts.update()
+                .where(schema.attempts.c.id == attempt_id)
+                .values(intent_at=self.clock())
+            )
+
+    def record_outcome(
+        self,
+        pk: int,
+        attempt_id: str | None,
+        worker: str,
+        outcome: Outcome,
+        *,
+        expected_state: str,
+        reason: str,
+        evidence: Evidence = Evidence(),
+    ) -> ClaimRecord:
+        fields: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
+        if isinstance(outcome, Accepted):
+            fields.update(
+                confirmation=outcome.confirmation, payer_claim_number=outcome.payer_claim_number
+            )
+        elif isinstance(outcome, Pending):
+            fields.update(confirmation=outcome.reference)
+        elif isinstance(outcome, Rejected):
+            fields.update(reason_code=outcome.reason_code, confirmation=outcome.reference)
+        fields["reason"] = outcome.summary
+        with self._tx() as tx:
+            self._transition(
+                tx, pk, expected_state, outcome.state, worker, reason,
+                attempt_id=attempt_id, evidence=evidence.screenshot, **fields,
+            )
+            if attempt_id:
+                self._finish_attempt(tx, attempt_id, outcome.state, outcome.summary, evidence)
+            return self._get(tx, pk)
+
+    def record_failure(
+        self,
+        pk: int,
+        attempt_id: str | None,
+        worker: str,
+        *,
+        expected_state: str,
+        target_state: str,
+        reason: str,
+        next_attempt_at: datetime | None = None,
+        evidence: Evidence = Evidence(),
+        retries: int = 0,
+    ) -> ClaimRecord:
+        with self._tx() as tx:
+            self._transition(
+                tx, pk, expected_state, target_state, worker, reason,
+                attempt_id=attempt_id, evidence=evidence.screenshot, reason=reason,
+                next_attempt_at=next_attempt_at, lease_owner=None, lease_expires_at=None,
+            )
+            if attempt_id:
+                self._finish_attempt(tx, attempt_id, target_state, reason, evidence, retries)
+            return self._get(tx, pk)
+
+    def note_attempt(
+        self, attempt_id: str, result: str, detail: str, evidence: Evidence, retries: int = 0
+    ) -> None:
+        """Close an attempt that changed no state (a dry run, a search that found nothing)."""
+        with self._tx() as tx:
+            self._finish_attempt(tx, attempt_id, result, detail, evidence, retries)
+
+    def transition(self, pk: int, expected: str | None, target: str, worker: str, reason: str) -> None:
+        with self._tx() as tx:
+            self._transition(tx, pk, expected, target, worker, reason)
+
+    # --- payers: the shared safety valves ------------------------------------------------
+    def payer_circuit(self, payer_id: str) -> tuple[bool, str | None]:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(schema.payers).where(schema.payers.c.payer_id == payer_id)
+            ).first()
+        if row is None:
+            return False, None
+        return bool(row._mapping["circuit_open"]), row._mapping["circuit_reason"]
+
+    def open_circuit(self, payer_id: str, reason: str) -> None:
+        self._upsert_payer(payer_id, circuit_open=True, circuit_reason=reason)
+
+    def resume_payer(self, payer_id: str) -> None:
+        self._upsert_payer(
+            payer_id, circuit_open=False, circuit_reason=None, consecutive_failures=0
+        )
+
+    def payer_failure(self, payer_id: str, reason: str, threshold: int) -> bool:
+        """Count a consecutive failure; True when this one opened the circuit."""
+        with self._tx() as tx:
+            self._ensure_payer(tx, payer_id)
+            row = tx.execute(
+                sa.select(schema.payers).where(schema.payers.c.payer_id == payer_id)
+            ).one()
+            failures = row._mapping["consecutive_failures"] + 1
+            opens = failures >= threshold and not row._mapping["circuit_open"]
+            values: dict[str, Any] = {"consecutive_failures": failures, "updated_at": self.clock()}
+            if opens:
+                values.update(circuit_open=True, circuit_reason=reason)
+            tx.execute(
+                schema.payers.update().where(schema.payers.c.payer_id == payer_id).values(**values)
+            )
+        return opens
+
+    def payer_success(self, payer_id: str) -> None:
+        self._upsert_payer(payer_id, consecutive_failures=0, last_submit_at=self.clock())
+
+    def _ensure_payer(self, tx: sa.Connection, payer_id: str) -> None:
+        exists = tx.execute(
+            sa.select(schema.payers.c.payer_id).where(schema.payers.c.payer_id == payer_id)
+        ).first()
+        if not exists:
+            tx.execute(schema.payers.insert().values(payer_id=payer_id, updated_at=self.clock()))
+
+    def _upsert_payer(self, payer_id: str, **values: Any) -> None:
+        with self._tx() as tx:
+            self._ensure_payer(tx, payer_id)
+            tx.execute(
+                schema.payers.update()
+                .where(schema.payers.c.payer_id == payer_id)
+                .values(updated_at=self.clock(), **values)
+            )
+
+    # --- internals -------------------------------------------------------------------
+    def _get(self, connection: sa.Connection, pk: int) -> ClaimRecord:
+        row = connection.execute(sa.select(schema.claims).where(schema.claims.c.id == pk)).first()
+        if row is None:
+            raise LedgerError(f"no claim with ledger id {pk}")
+        return ClaimRecord.from_row(row)
+
+    def _transition(
+        self,
+        tx: sa.Connection,
+        pk: int,
+        expected: str | None,
+        target: str,
+        worker: str,
+        event_reason: str,
+        *,
+        attempt_id: str | None = None,
+        evidence: str | None = None,
+        **fields: Any,
+    ) -> None:
+        check_transition(expected, target)
+        result = tx.execute(
+            schema.claims.update()
+            .where(schema.claims.c.id == pk, schema.claims.c.state == expected)
+            .values(state=target, updated_at=self.clock(), **fields)
+        )
+        if result.rowcount != 1:
+            raise LedgerError(
+                f"claim {pk} is no longer {expected}; another worker changed it first"
+            )
+        self._append_event(tx, pk, worker, expected, target, event_reason, attempt_id, evidence)
+
+    def _append_event(
+        self,
+        tx: sa.Connection,
+        pk: int,
+        worker: str,
+        from_state: str | None,
+        to_state: str,
+        reason: str,
+        attempt_id: str | None = None,
+        evidence: str | None = None,
+    ) -> None:
+        tx.execute(
+            schema.events.insert().values(
+                claim_pk=pk, at=self.clock(), worker=worker, from_state=from_state,
+                to_state=to_state, reason=reason, attempt_id=attempt_id, evidence=evidence,
+            )
+        )
+
+    def _finish_attempt(
+        self,
+        tx: sa.Connection,
+        attempt_id: str,
+        result: str,
+        detail: str,
+        evidence: Evidence,
+        retries: int = 0,
+    ) -> None:
+        tx.execute(
+            schema.attempts.update()
+            .where(schema.attempts.c.id == attempt_id)
+            .values(
+                finished_at=self.clock(), result=result, detail=detail, retries=retries,
+                screenshot=evidence.screenshot, html=evidence.html, trace=evidence.trace,
+            )
+        )
+
+
+def _pg_insert_ignore(batch_id: str, pk: int, location: str) -> Any:
+    from sqlalchemy.dialects.postgresql import insert
+
+    return (
+        insert(schema.batch_claims)
+        .values(batch_id=batch_id, claim_pk=pk, location=location[:64])
+        .on_conflict_do_nothing()
+    )

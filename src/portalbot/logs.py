@@ -1,0 +1,136 @@
+"""structlog set-up whose last line of defence is redaction.
+
+Two layers keep PHI and secrets out of log lines: keys that can only hold sensitive data
+are masked whatever their value, and every string value is scrubbed of the sensitive
+values registered while claims are in flight (names, birth dates in the formats portals
+use, member IDs, passwords). Callers should not log PHI in the first place; this catches
+what slips through, such as text copied from a page.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import threading
+from collections.abc import Iterable, MutableMapping
+from datetime import date
+from typing import Any
+
+import structlog
+
+MASK = "[redacted]"
+SENSITIVE_KEYS = frozenset(
+    {
+        "password", "secret", "totp_secret", "otp", "token", "first_name", "last_name",
+        "patient", "patient_name", "birth_date", "member_id", "subscriber", "name", "address",
+    }
+)
+
+
+class Redactor:
+    """Remembers sensitive values and removes them from any text."""
+
+    def __init__(self) -> None:
+        self._values: set[str] = set()
+        self._lock = threading.Lock()
+        self._pattern: re.Pattern[str] | None = None
+
+    def register(self, values: Iterable[str | None]) -> None:
+        fresh = {v.strip() for v in values if v and len(v.strip()) >= 3}
+        with self._lock:
+            if fresh - self._values:
+                self._values |= fresh
+                ordered = sorted(self._values, key=len, reverse=True)
+                self._pattern = re.compile(
+                    "|".join(re.escape(v) for v in ordered), re.IGNORECASE
+                )
+
+    def scrub(self, text: str) -> str:
+        pattern = self._pattern
+        return pattern.sub(MASK, text) if pattern else text
+
+
+redactor = Redactor()
+
+
+def date_spellings(value: date) -> list[str]:
+    """The ways portals print a date, so a birth date is caught in any of them."""
+    return [
+        value.isoformat(),
+        value.strftime("%m/%d/%Y"),
+        value.strftime("%m%d%Y"),
+        value.strftime("%Y%m%d"),
+    ]
+
+
+def register_claim_phi(claim: Any) -> None:
+    """Register a claim's identifying values before anything about it can be logged."""
+    patient = claim.patient
+    subscriber = claim.subscriber
+    values: list[str | None] = [
+        patient.first_name,
+        patient.last_name,
+        f"{patient.first_name} {patient.last_name}",
+        subscriber.member_id,
+        getattr(subscriber, "first_name", None),
+        getattr(subscriber, "last_name", None),
+        patient.address.line1 if patient.address else None,
+    ]
+    values += date_spellings(patient.birth_date)
+    insured_birth = getattr(subscriber, "birth_date", None)
+    if insured_birth:
+        values += date_spellings(insured_birth)
+    redactor.register(values)
+
+
+def scrub(text: str) -> str:
+    return redactor.scrub(text)
+
+
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return redactor.scrub(value)
+    if isinstance(value, dict):
+        return {k: MASK if k in SENSITIVE_KEYS else _redact_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact_value(v) for v in value]
+    return value
+
+
+def redact_processor(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    for key in list(event_dict):
+        if key in SENSITIVE_KEYS:
+            event_dict[key] = MASK
+        else:
+            event_dict[key] = _redact_value(event_dict[key])
+    return event_dict
+
+
+def configure(*, json_output: bool = False, level: str = "INFO", stream: Any = None) -> None:
+    """Log to standard error: readable on a terminal, one JSON object a line with --log-json."""
+    stream = stream or sys.stderr
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if json_output
+        else structlog.dev.ConsoleRenderer(colors=stream.isatty())
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            redact_processor,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
+        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger(name: str = "portalbot") -> Any:
+    return structlog.get_logger(name)

@@ -1,0 +1,91 @@
+"""Evaluating claims: one at a time (pure), as a streamed batch, and as a table for people."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from portalbot.claims import Claim
+from portalbot.rules.checks import analyse, duplicate_finding, run_checks
+from portalbot.rules.context import PatientMonth, RuleContext
+from portalbot.rules.model import Finding, Verdict, format_code_sets
+
+
+def _evaluate(claim: Claim, context: RuleContext, others: Iterable[str]) -> Verdict:
+    analysis = analyse(claim, context.code_table)
+    findings = run_checks(claim, analysis, context)
+    duplicate = duplicate_finding(claim, others)
+    if duplicate is not None:
+        findings.append(duplicate)
+    return Verdict(claim.claim_id, claim.version, tuple(findings), analysis.supported)
+
+
+def evaluate(claim: Claim, context: RuleContext) -> Verdict:
+    """The verdict on one claim. Pure: the same claim and context give the same verdict.
+    The duplicate patient-month check (CCM-EXCL-06) asks `context.other_patient_month_claims`."""
+    return _evaluate(claim, context, context.claims_for(claim.patient_month))
+
+
+class BatchChecker:
+    """Evaluates a batch claim by claim, remembering each patient-month it has seen so a
+    second claim_id for the same (payer, member, month) is held (CCM-EXCL-06).
+
+    Streaming: memory grows with the number of patient-months, not claims. The first claim
+    of a patient-month passes this check; later ones name it. Versions of the same claim_id
+    are corrections, not duplicates. `known_elsewhere` asks the ledger.
+    """
+
+    def __init__(self, context: RuleContext,
+                 known_elsewhere: Callable[[str, str, str], Iterable[str]] | None = None):
+        self.context = context
+        self._known_elsewhere = known_elsewhere
+        self._seen: dict[PatientMonth, set[str]] = {}
+
+    def check(self, claim: Claim) -> Verdict:
+        key = claim.patient_month
+        others: set[str] = set(self._seen.get(key, ()))
+        others |= self.context.claims_for(key)
+        if self._known_elsewhere is not None:
+            others.update(self._known_elsewhere(*key))
+        verdict = _evaluate(claim, self.context, others)
+        if claim.frequency != "void":
+            self._seen.setdefault(key, set()).add(claim.claim_id)
+        return verdict
+
+    @property
+    def patient_months(self) -> int:
+        return len(self._seen)
+
+
+def _first_error(verdict: Verdict) -> Finding | None:
+    errors = verdict.errors
+    return errors[0] if errors else None
+
+
+def render_table(verdicts: Iterable[Verdict], *, width: int = 100) -> str:
+    """A plain-text report: one line per claim (billable or held, with its first error),
+    then every finding with its rule, field and fix, then each claim's supported codes."""
+    verdicts = list(verdicts)
+    id_width = max([len("claim"), *(len(v.claim_id) for v in verdicts)])
+    lines = [f"{'claim':<{id_width}}  {'ver':>3}  {'status':<8}  first error", ""]
+    lines[1] = "-" * min(width, id_width + 20 + 40)
+    for v in verdicts:
+        first = _first_error(v)
+        status = "billable" if v.billable else "held"
+        summary = f"{first.rule} {first.field}: {first.message}" if first else (
+            f"{len(v.warnings)} warning(s)" if v.warnings else "")
+        line = f"{v.claim_id:<{id_width}}  {v.version:>3}  {status:<8}  {summary}"
+        lines.append(line if len(line) <= width else line[: width - 1] + "…")
+    held = sum(1 for v in verdicts if not v.billable)
+    lines.append("")
+    lines.append(f"{len(verdicts)} claim(s): {len(verdicts) - held} billable, {held} held")
+    detailed = [v for v in verdicts if v.findings or v.supported_code_sets]
+    if detailed:
+        lines.append("")
+        lines.append("findings:")
+    for v in detailed:
+        lines.append(f"{v.claim_id} v{v.version}  supports: "
+                     f"{format_code_sets(v.supported_code_sets)}")
+        for f in v.findings:
+            lines.append(f"  {f.severity:<7}  {f.rule:<14}  {f.field}")
+            lines.append(f"           {f.message}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,102 @@
+"""Which time entries count toward the month, and when each threshold was reached.
+
+An entry counts when it is inside the service month, not face-to-face, on or after the
+consent date and not during an inpatient stay on the claim (admission and discharge days
+included). Excluded entries come back with the reason, so the findings can name them.
+Without a consent date nothing is excluded for consent: the missing consent is its own
+error, and the derivation stays informative.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from itertools import accumulate
+
+from portalbot.claims import Claim, TimeEntry
+from portalbot.rules.codes import MinutePath
+
+PRACTITIONER_ROLES = frozenset({"physician", "qhp"})
+
+
+class Exclusion(StrEnum):
+    OUTSIDE_MONTH = "outside_month"
+    FACE_TO_FACE = "face_to_face"
+    BEFORE_CONSENT = "before_consent"
+    INPATIENT = "inpatient_stay"
+
+
+@dataclass(frozen=True)
+class ExcludedEntry:
+    index: int  # position in claim.time_entries
+    reason: Exclusion
+    entry: TimeEntry
+
+
+@dataclass(frozen=True)
+class MinuteCount:
+    """Counted minutes on both paths, with cumulative totals by day for threshold dates."""
+
+    staff_path: int
+    practitioner: int
+    counted: tuple[int, ...]
+    excluded: tuple[ExcludedEntry, ...]
+    days: tuple[date, ...] = ()
+    staff_cumulative: tuple[int, ...] = ()
+    practitioner_cumulative: tuple[int, ...] = ()
+
+    def minutes(self, path: MinutePath) -> int:
+        return self.staff_path if path is MinutePath.STAFF else self.practitioner
+
+    def reached_on(self, path: MinutePath, minutes: int) -> date | None:
+        """The day the counted minutes on `path` first reached `minutes`, or None."""
+        if minutes <= 0:
+            return self.days[0] if self.days else None
+        totals = self.staff_cumulative if path is MinutePath.STAFF \
+            else self.practitioner_cumulative
+        i = bisect_left(totals, minutes)
+        return self.days[i] if i < len(totals) else None
+
+
+def _exclusion(entry: TimeEntry, claim: Claim, start: date, end: date) -> Exclusion | None:
+    if not start <= entry.date <= end:
+        return Exclusion.OUTSIDE_MONTH
+    if entry.face_to_face:
+        return Exclusion.FACE_TO_FACE
+    if claim.consent is not None and entry.date < claim.consent.obtained_on:
+        return Exclusion.BEFORE_CONSENT
+    for stay in claim.inpatient_stays:
+        if stay.admitted_on <= entry.date <= stay.discharged_on:
+            return Exclusion.INPATIENT
+    return None
+
+
+def count_minutes(claim: Claim) -> MinuteCount:
+    start, end = claim.month_start, claim.month_end
+    counted: list[int] = []
+    excluded: list[ExcludedEntry] = []
+    per_day: dict[date, list[int]] = {}
+    for index, entry in enumerate(claim.time_entries):
+        reason = _exclusion(entry, claim, start, end)
+        if reason is not None:
+            excluded.append(ExcludedEntry(index, reason, entry))
+            continue
+        counted.append(index)
+        day = per_day.setdefault(entry.date, [0, 0])
+        day[0] += entry.minutes
+        if entry.performer_role in PRACTITIONER_ROLES:
+            day[1] += entry.minutes
+    days = tuple(sorted(per_day))
+    staff = tuple(accumulate(per_day[d][0] for d in days))
+    practitioner = tuple(accumulate(per_day[d][1] for d in days))
+    return MinuteCount(
+        staff_path=staff[-1] if staff else 0,
+        practitioner=practitioner[-1] if practitioner else 0,
+        counted=tuple(counted),
+        excluded=tuple(excluded),
+        days=days,
+        staff_cumulative=staff,
+        practitioner_cumulative=practitioner,
+    )
