@@ -9,9 +9,12 @@ through Playwright's ``connect`` instead.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -155,3 +158,38 @@ class SessionPool:
             for session in pool.idle:
                 await self._discard(session)
             pool.idle.clear()
+
+
+def locate_chromium(settings: BrowserSettings) -> str:
+    """Describe the browser portalbot would launch, or raise BrowserNotFound."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        executable = find_chromium(playwright, settings)  # type: ignore[arg-type]
+        return str(executable) if executable else f"Playwright's Chromium ({playwright.chromium.executable_path})"
+
+
+def install_chromium(settings: BrowserSettings, say: Callable[[str], None]) -> str:
+    """Make sure a Chromium is there: Playwright's own build, else Debian's package as root."""
+    try:
+        return locate_chromium(settings)
+    except BrowserNotFound:
+        pass
+    say("no Chromium yet; trying `playwright install chromium`")
+    attempt = subprocess.run(
+        [sys.executable, "-m", "playwright", "install", "chromium"],
+        capture_output=True, text=True, check=False,
+    )
+    if attempt.returncode == 0:
+        return locate_chromium(settings)
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        say("Playwright's download failed; installing Debian's chromium package with apt-get")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+            subprocess.run(command, check=False, env=env, stdout=subprocess.DEVNULL)
+        return locate_chromium(settings)
+    raise BrowserNotFound(
+        "could not install a Chromium: Playwright's download failed and this is not a root "
+        "Debian system; install your system's chromium package (or Google Chrome) and set "
+        "PORTALBOT_CHROMIUM to it if it is not on PATH"
+    )

@@ -30,6 +30,7 @@ from portalbot.config import Settings, load_settings
 from portalbot.engine import ClaimResult, Engine, RunSummary
 from portalbot.errors import ConfigError, LedgerError, PortalbotError
 from portalbot.evidence import EvidenceStore
+from portalbot.intake import intake
 from portalbot.ledger import ClaimRecord, Ledger
 from portalbot.ledger.states import NEEDS_PERSON_STATES
 from portalbot.logs import configure as configure_logs
@@ -99,9 +100,9 @@ def submit(ctx: click.Context, file: Path, payers: tuple[str, ...], dry_run: boo
     settings = _settings(ctx, concurrency=concurrency)
     batch = _load_or_exit(file)
     ledger = _open_ledger(settings)
-    batch_id = _enqueue(ledger, settings, batch)
-    records = ledger.claims_in_batch(batch_id)
-    queued = [r for r in records if r.state in {"queued", "failed"}
+    intake_result = intake(ledger, settings, batch)
+    batch_id = intake_result.batch_id
+    queued = [r for r in intake_result.records if r.state in {"queued", "failed"}
               and (not payers or r.payer_id in payers)]
     engine = Engine(settings, ledger)
     summary = RunSummary()
@@ -115,7 +116,7 @@ def submit(ctx: click.Context, file: Path, payers: tuple[str, ...], dry_run: boo
     _print_batch_table(ledger, records, summary, dry_run)
     out.print(f"\nLedger: {settings.resolved_ledger_url}   batch {batch_id}", highlight=False)
     out.print(f"Evidence: {settings.resolved_evidence_dir}", highlight=False)
-    sys.exit(_report(batch, records, summary, already=len(records) - len(queued)))
+    sys.exit(_report(batch, records, summary, already=intake_result.already_known))
 
 
 def _load_or_exit(file: Path) -> ClaimBatchFile:
@@ -127,51 +128,6 @@ def _load_or_exit(file: Path) -> ClaimBatchFile:
     for problem in batch.problems:
         err.print(f"[yellow]unreadable claim:[/] {problem}", highlight=False)
     return batch
-
-
-def _enqueue(ledger: Ledger, settings: Settings, batch: ClaimBatchFile) -> str:
-    checker = _rule_checker(ledger, settings)
-    adapters = discover_adapters()
-    batch_id = ledger.create_batch(
-        batch.path.name, batch.content_hash, len(batch.claims), len(batch.problems)
-    )
-    for loaded in batch.claims:
-        claim = loaded.claim
-        findings = checker(claim)
-        if claim.payer_id not in adapters:
-            findings.append({
-                "rule": "PAYER-01", "severity": "error", "field": "payer_id",
-                "message": f"no adapter for payer {claim.payer_id!r}; known payers: "
-                           f"{', '.join(sorted(adapters))}",
-            })
-        blocked = any(f["severity"] == "error" for f in findings)
-        ledger.enqueue(
-            batch_id, claim_id=claim.claim_id, version=claim.version, payer_id=claim.payer_id,
-            service_month=claim.service_month, member_id=claim.subscriber.member_id,
-            frequency=claim.frequency, replaces=claim.replaces,
-            payload=claim.model_dump(mode="json"), findings=findings, blocked=blocked,
-            location=loaded.location, worker="loader",
-        )
-    return batch_id
-
-
-def _rule_checker(ledger: Ledger, settings: Settings) -> Callable[[Any], list[dict[str, Any]]]:
-    """The CCM rules, with the ledger as memory for the one-claim-per-patient-month check."""
-    from portalbot import rules
-
-    context = rules.default_context(icd_file=settings.icd10cm_file)
-    batch_checker = rules.BatchChecker(
-        context, known_elsewhere=ledger.patient_month_claim_ids
-    )
-
-    def check(claim: Any) -> list[dict[str, Any]]:
-        verdict = batch_checker.check(claim)
-        return [
-            {"rule": f.rule, "severity": f.severity, "field": f.field, "message": f.message}
-            for f in verdict.findings
-        ]
-
-    return check
 
 
 @contextmanager
@@ -433,10 +389,33 @@ def evidence_purge(ctx: click.Context, days: float) -> None:
     err.print(f"portalbot: removed evidence of {len(removed)} attempts")
 
 
+@main.command("browser")
+@click.option("--install", is_flag=True, help="Install a Chromium when none is found.")
+@click.pass_context
+def browser_command(ctx: click.Context, install: bool) -> None:
+    """Say which Chromium portalbot will drive (and install one with --install)."""
+    from portalbot.browser import install_chromium, locate_chromium
+
+    settings = _settings(ctx)
+    with environment_errors():
+        found = (
+            install_chromium(settings.browser, lambda line: err.print(f"portalbot: {line}"))
+            if install else locate_chromium(settings.browser)
+        )
+    err.print(f"portalbot: browser: {found}", highlight=False)
+
+
 @main.command()
 def schema() -> None:
     """Print the JSON Schema of the claim interchange format."""
     out.print_json(json.dumps(claim_json_schema()))
+
+
+# --- review desk and reports (portalbot.review) --------------------------------------------
+from portalbot.review.cli import review_group, report_command  # noqa: E402
+
+main.add_command(review_group, "review")
+main.add_command(report_command, "report")
 
 
 def run() -> None:

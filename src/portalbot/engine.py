@@ -34,6 +34,7 @@ from portalbot.errors import (
     ClaimError,
     ConfigError,
     LedgerError,
+    NeedsHumanError,
     PortalError,
     PortalUnavailable,
     SubmissionUncertain,
@@ -104,8 +105,8 @@ def pre_submit_retry(settings: Settings, sleep: Callable[[float], Awaitable[None
     return tenacity.AsyncRetrying(
         retry=tenacity.retry_if_exception_type(PortalUnavailable),
         stop=tenacity.stop_after_attempt(settings.retry.in_place_attempts),
-        wait=tenacity.wait_exponential_jitter(
-            initial=settings.retry.in_place_wait_s, max=settings.retry.in_place_wait_s * 8
+        wait=tenacity.wait_random_exponential(
+            multiplier=settings.retry.in_place_wait_s, max=settings.retry.in_place_wait_s * 8
         ),
         sleep=sleep,
         reraise=True,
@@ -242,6 +243,12 @@ class Engine:
         try:
             async with pool.session(adapter, account, creds) as session:
                 return await self._submit(adapter, session, creds, record, form, dry_run, bound)
+        except NeedsHumanError as exc:
+            # Met while signing in (a forced password change): nothing was submitted.
+            if exc.pause_payer:
+                self.ledger.open_circuit(payer_id, exc.message)
+                summary.blocked_payers.setdefault(payer_id, exc.message)
+            return self._finish(self._needs_human(record, exc.message), None)
         except AuthenticationError as exc:
             self.ledger.release(record.pk, self.worker)
             self.ledger.open_circuit(payer_id, f"authentication failed: {exc.message}")
@@ -278,6 +285,15 @@ class Engine:
                         if retries and not await adapter.is_signed_in(page):
                             await self._relogin(adapter, session, creds, attempt_id)
                         await adapter.prepare(page, form)
+        except NeedsHumanError as exc:
+            evidence = await self._evidence_with_trace(page, attempt_id, "needs_human")
+            if exc.pause_payer:
+                self.ledger.open_circuit(adapter.payer_id, exc.message)
+            updated = self.ledger.record_failure(
+                record.pk, attempt_id, self.worker, expected_state=QUEUED,
+                target_state=NEEDS_HUMAN, reason=scrub(exc.message), evidence=evidence,
+            )
+            return self._finish(updated, evidence.screenshot)
         except PortalError as exc:
             evidence = await self._evidence_with_trace(page, attempt_id, "failure")
             bound.warning("failed before the submit click", error=type(exc).__name__, step=exc.step)

@@ -10,6 +10,7 @@ PortalbotError                 every error carries payer_id and step where known
     │   └── SessionExpired     the portal signed us out; log in again, then retry
     ├── AuthenticationError    wrong password, locked account, MFA failure: never retried
     ├── AdapterError           the page did not look as the adapter expects: portal drift
+    ├── NeedsHumanError        a CAPTCHA, a forced password change: a person must act
     └── SubmissionUncertain    submit was clicked and no outcome could be read
 ```
 
@@ -83,6 +84,26 @@ class AuthenticationError(PortalError):
 
 class AdapterError(PortalError):
     """The page is not what the adapter expects, or our own mapping was refused."""
+
+
+class NeedsHumanError(PortalError):
+    """The portal put a person's task in the way (CAPTCHA, forced password change).
+
+    ``pause_payer`` says whether every further login would hit the same wall (a forced
+    password change) so the payer should be paused, not just this claim set aside.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        payer_id: str | None = None,
+        step: str | None = None,
+        evidence: Path | None = None,
+        pause_payer: bool = False,
+    ):
+        super().__init__(message, payer_id=payer_id, step=step, evidence=evidence)
+        self.pause_payer = pause_payer
 
 
 class SubmissionUncertain(PortalError):

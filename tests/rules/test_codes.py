@@ -36,3 +36,14 @@ def test_with_caps_returns_a_variant_and_leaves_the_default() -> None:
 def test_with_caps_refuses_nonsense(caps: dict[str, int]) -> None:
     with pytest.raises(ValueError):
         CodeTable.default().with_caps(caps)
+
+
+def test_readme_lists_every_rule() -> None:
+    from pathlib import Path
+
+    import portalbot.rules as rules
+
+    readme = (Path(rules.__file__).parent / "README.md").read_text()
+    for rule in rules.RULES.values():
+        assert f"| {rule.rule} | {rule.severity} |" in readme
+    assert len(rules.RULES) == 41

@@ -108,3 +108,64 @@ payers = sa.Table(
     sa.Column("last_submit_at", sa.DateTime(timezone=True)),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# --- the review desk (migration 0002) -----------------------------------------------------
+# Reviewers sign in with their own accounts; verdicts and the audit log are append-only, so
+# who verified or flagged what, and who looked at which claim, is never overwritten.
+
+reviewers = sa.Table(
+    "reviewers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+review_sessions = sa.Table(
+    "review_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("reviewer_id", sa.Integer, sa.ForeignKey("reviewers.id"), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+verdicts = sa.Table(
+    "verdicts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("attempt_id", sa.String(32), sa.ForeignKey("attempts.id"), nullable=False),
+    sa.Column("claim_pk", sa.Integer, sa.ForeignKey("claims.id"), nullable=False),
+    sa.Column("reviewer_id", sa.Integer, sa.ForeignKey("reviewers.id"), nullable=False),
+    sa.Column("verdict", sa.String(16), nullable=False),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("verdict IN ('verified', 'flagged')", name="ck_verdicts_verdict"),
+    sa.Index("ix_verdicts_claim", "claim_pk"),
+    sa.Index("ix_verdicts_attempt", "attempt_id"),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("reviewer_id", sa.Integer, sa.ForeignKey("reviewers.id")),
+    sa.Column("claim_pk", sa.Integer, sa.ForeignKey("claims.id")),
+    sa.Column("attempt_id", sa.String(32)),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_audit_log_claim", "claim_pk"),
+    sa.Index("ix_audit_log_reviewer", "reviewer_id"),
+)
+
+signin_throttle = sa.Table(
+    "signin_throttle",
+    metadata,
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_failure_at", sa.DateTime(timezone=True)),
+    sa.Column("locked_until", sa.DateTime(timezone=True)),
+)

@@ -58,6 +58,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property, lru_cache
 from typing import NamedTuple
 
 from portalbot.claims import CARE_PLAN_ELEMENTS, Claim
@@ -99,6 +100,7 @@ def _finding(rule: str, field: str, message: str) -> Finding:
     return Finding(rule, RULES[rule].severity, field, message)
 
 
+@lru_cache(maxsize=4096)
 def months_before(day: date, months: int) -> date:
     """The same day `months` earlier (the month's last day when it has no such day)."""
     year, month0 = divmod(day.year * 12 + day.month - 1 - months, 12)
@@ -115,15 +117,18 @@ class Analysis:
     complexity_ok: bool
     supported: tuple[CodeSet, ...]
     first_line: dict[str, int]  # code -> index of its first service line
+    start: date  # first and last day of the service month
+    end: date
 
-    @property
+    @cached_property
     def supported_text(self) -> str:
         return format_code_sets(self.supported)
 
 
 def analyse(claim: Claim, table: CodeTable) -> Analysis:
-    count = count_minutes(claim)
-    complexity_ok = complexity_holds(claim)
+    start, end = claim.month_start, claim.month_end
+    count = count_minutes(claim, start, end)
+    complexity_ok = complexity_holds(claim, start, end)
     first_line: dict[str, int] = {}
     for i, line in enumerate(claim.service_lines):
         first_line.setdefault(line.code, i)
@@ -133,6 +138,8 @@ def analyse(claim: Claim, table: CodeTable) -> Analysis:
         complexity_ok=complexity_ok,
         supported=derive_code_sets(count, table, complexity_ok=complexity_ok),
         first_line=first_line,
+        start=start,
+        end=end,
     )
 
 
@@ -222,7 +229,6 @@ def check_codes(claim: Claim, a: Analysis, ctx: RuleContext) -> Iterator[Finding
             f"no CCM code on the claim: bill one of the codes the minutes support "
             f"({a.supported_text}) from {table.ccm_code_list()}")
         return
-    supported = a.supported_text
     for family, codes in _claimed_families(a.claimed, table).items():
         base, add_on = table.family_codes(family)
         uncapped = family_units(family, a.count, table, capped=False)
@@ -240,7 +246,7 @@ def check_codes(claim: Claim, a: Analysis, ctx: RuleContext) -> Iterator[Finding
                 yield _finding(
                     "CCM-CODE-01", f"service_lines[{line}].units",
                     f"{label} needs {needed} counted {_path_words(ccm.path)} minutes; the "
-                    f"month has {minutes} (no rounding). The minutes support: {supported}. "
+                    f"month has {minutes} (no rounding). The minutes support: {a.supported_text}. "
                     "Bill one of those, or add the missing documented time")
             cap = ccm.unit_cap
             if cap is not None and units > cap:
@@ -248,14 +254,14 @@ def check_codes(claim: Claim, a: Analysis, ctx: RuleContext) -> Iterator[Finding
                     "CCM-CODE-04", f"service_lines[{line}].units",
                     f"{code} is limited to {cap} unit{'s' if cap != 1 else ''} a month under "
                     f"the {table.name} code table; the claim bills {units}. Reduce the units "
-                    f"(the minutes support: {supported})")
+                    f"(the minutes support: {a.supported_text})")
         if base.requires_complexity and not a.complexity_ok:
             yield _finding(
                 "CCM-CODE-03", "complexity",
                 f"{'/'.join(codes)} is complex CCM and needs moderate or high medical decision "
                 "making and a care plan established or substantially revised in the service "
                 "month (complexity.care_plan_revised_on); record them, or bill what the "
-                f"minutes support without complexity: {supported}")
+                f"minutes support without complexity: {a.supported_text}")
 
 
 def check_ccm_combinations(claim: Claim, a: Analysis, ctx: RuleContext) -> Iterator[Finding]:
@@ -371,13 +377,13 @@ def check_consent(claim: Claim, a: Analysis, ctx: RuleContext) -> Iterator[Findi
             "no documented consent: record when (obtained_on), how (verbal or written) and "
             "where (document_ref) the patient agreed to CCM, before any time is counted")
         return
-    if consent.obtained_on > claim.month_end:
+    if consent.obtained_on > a.end:
         yield _finding(
             "CCM-CONSENT-02", "consent.obtained_on",
             f"consent was obtained ({consent.obtained_on.isoformat()}) after the service month "
             f"{claim.service_month}: no time that month can count; bill CCM from the month "
             "consent was obtained")
-    if consent.revoked_on is not None and consent.revoked_on < claim.month_start:
+    if consent.revoked_on is not None and consent.revoked_on < a.start:
         yield _finding(
             "CCM-CONSENT-03", "consent.revoked_on",
             f"consent was revoked ({consent.revoked_on.isoformat()}) before the service month "
@@ -407,14 +413,14 @@ def check_care_plan(claim: Claim, a: Analysis, ctx: RuleContext) -> Iterator[Fin
             "CCM-PLAN-03", "care_plan.shared_with_patient_on",
             "no record that a copy of the care plan was given to the patient: give one and "
             "record the date")
-    oldest = months_before(claim.month_end, 12)
+    oldest = months_before(a.end, 12)
     if plan.last_reviewed_on is None or plan.last_reviewed_on < oldest:
         when = (plan.last_reviewed_on.isoformat() if plan.last_reviewed_on
                 else "never recorded")
         yield _finding(
             "CCM-PLAN-04", "care_plan.last_reviewed_on",
             f"the care plan was last reviewed {when}, not within the 12 months before "
-            f"{claim.month_end.isoformat()}: review it and record last_reviewed_on")
+            f"{a.end.isoformat()}: review it and record last_reviewed_on")
 
 
 # --- CCM-CLAIM --------------------------------------------------------------------------
@@ -422,6 +428,7 @@ def check_care_plan(claim: Claim, a: Analysis, ctx: RuleContext) -> Iterator[Fin
 _TAX_ID = re.compile(r"^(\d{2}-?\d{7}|\d{3}-\d{2}-\d{4})$")
 
 
+@lru_cache(maxsize=4096)
 def npi_check_digit_ok(npi: str) -> bool:
     """Luhn over "80840" + the NPI (the NPI standard's prefix for US health identifiers)."""
     if len(npi) != 10 or not npi.isdigit():
@@ -437,6 +444,7 @@ def npi_check_digit_ok(npi: str) -> bool:
     return total % 10 == 0
 
 
+@lru_cache(maxsize=4096)
 def tax_id_ok(tax_id: str) -> bool:
     if not _TAX_ID.match(tax_id):
         return False
@@ -487,7 +495,7 @@ def check_claim(claim: Claim, a: Analysis, ctx: RuleContext) -> Iterator[Finding
         else:
             seen_lines[key] = i
         dos = line.date_of_service
-        if not claim.month_start <= dos <= claim.month_end:
+        if not a.start <= dos <= a.end:
             yield _finding(
                 "CCM-CLAIM-09", f"{where}.date_of_service",
                 f"date of service {dos.isoformat()} is outside the service month "
@@ -504,7 +512,7 @@ def check_claim(claim: Claim, a: Analysis, ctx: RuleContext) -> Iterator[Finding
                 "CCM-CLAIM-13", f"{where}.place_of_service",
                 f"place of service {line.place_of_service} is not the billing location's "
                 f"usual {ctx.usual_place_of_service}: check it")
-    if claim.month_start > ctx.today:
+    if a.start > ctx.today:
         yield _finding(
             "CCM-CLAIM-11", "service_month",
             f"the service month {claim.service_month} is in the future: bill it once "

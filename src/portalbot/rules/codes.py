@@ -128,7 +128,7 @@ class CodeTable:
         families: dict[Family, tuple[CcmCode, CcmCode]] = {}
         for code in codes.values():
             if code.kind is CodeKind.ADD_ON:
-                if code.base not in codes:
+                if code.base is None or code.base not in codes:
                     raise ValueError(f"add-on {code.code} names unknown base {code.base}")
                 base = codes[code.base]
                 if base.family is not code.family or base.kind is not CodeKind.BASE:

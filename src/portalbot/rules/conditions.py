@@ -36,6 +36,8 @@ class ConditionTable:
     rows: tuple[ChronicCondition, ...] = field(repr=False)
     _by_prefix: dict[str, ChronicCondition] = field(init=False, repr=False, compare=False)
     _lengths: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    _seen: dict[str, ChronicCondition | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_prefix = {row.prefix: row for row in self.rows}
@@ -45,6 +47,14 @@ class ConditionTable:
 
     def lookup(self, code: str) -> ChronicCondition | None:
         """The condition a diagnosis code belongs to, or None when it is not chronic."""
+        if code in self._seen:
+            return self._seen[code]
+        row = self._lookup(code)
+        if len(self._seen) < 100_000:
+            self._seen[code] = row
+        return row
+
+    def _lookup(self, code: str) -> ChronicCondition | None:
         key = normalize(code)
         if key is None:
             return None

@@ -9,6 +9,7 @@ supported sets or a subset of one that keeps each add-on with its base.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 
 from portalbot.claims import Claim
 from portalbot.rules.codes import CodeTable, Family
@@ -18,14 +19,19 @@ from portalbot.rules.model import CodeSet, CodeUnits
 COMPLEX_DECISION_MAKING = frozenset({"moderate", "high"})
 
 
-def complexity_holds(claim: Claim) -> bool:
+def complexity_holds(claim: Claim, start: date | None = None,
+                     end: date | None = None) -> bool:
     """Complex CCM also needs moderate or high decision making and a care plan established
     or substantially revised in the service month."""
     c = claim.complexity
+    if c is None:
+        return False
+    start = start or claim.month_start
+    end = end or claim.month_end
     return (
         c is not None
         and c.medical_decision_making in COMPLEX_DECISION_MAKING
-        and claim.month_start <= c.care_plan_revised_on <= claim.month_end
+        and start <= c.care_plan_revised_on <= end
     )
 
 

@@ -58,8 +58,19 @@ class IcdCodeSet:
     release: str
     billable: frozenset[str] = field(repr=False)
     headers: frozenset[str] = field(default=frozenset(), repr=False)
+    _seen: dict[str, IcdStatus] = field(default_factory=dict, init=False, repr=False,
+                                        compare=False)
 
     def status(self, code: str) -> IcdStatus:
+        """The code's status in this release (answers are remembered: claims repeat codes)."""
+        known = self._seen.get(code)
+        if known is None:
+            known = self._status(code)
+            if len(self._seen) < 100_000:
+                self._seen[code] = known
+        return known
+
+    def _status(self, code: str) -> IcdStatus:
         key = normalize(code)
         if key is None:
             return IcdStatus.MALFORMED

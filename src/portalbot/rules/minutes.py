@@ -13,7 +13,6 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from itertools import accumulate
 
 from portalbot.claims import Claim, TimeEntry
 from portalbot.rules.codes import MinutePath
@@ -73,8 +72,12 @@ def _exclusion(entry: TimeEntry, claim: Claim, start: date, end: date) -> Exclus
     return None
 
 
-def count_minutes(claim: Claim) -> MinuteCount:
-    start, end = claim.month_start, claim.month_end
+def count_minutes(claim: Claim, start: date | None = None,
+                  end: date | None = None) -> MinuteCount:
+    """Count the claim's minutes; `start`/`end` (the service month) may be passed in when
+    the caller already has them."""
+    if start is None or end is None:
+        start, end = claim.month_start, claim.month_end
     counted: list[int] = []
     excluded: list[ExcludedEntry] = []
     per_day: dict[date, list[int]] = {}
@@ -84,19 +87,25 @@ def count_minutes(claim: Claim) -> MinuteCount:
             excluded.append(ExcludedEntry(index, reason, entry))
             continue
         counted.append(index)
-        day = per_day.setdefault(entry.date, [0, 0])
-        day[0] += entry.minutes
+        totals = per_day.setdefault(entry.date, [0, 0])
+        totals[0] += entry.minutes
         if entry.performer_role in PRACTITIONER_ROLES:
-            day[1] += entry.minutes
+            totals[1] += entry.minutes
     days = tuple(sorted(per_day))
-    staff = tuple(accumulate(per_day[d][0] for d in days))
-    practitioner = tuple(accumulate(per_day[d][1] for d in days))
+    staff_totals: list[int] = []
+    practitioner_totals: list[int] = []
+    staff_sum = practitioner_sum = 0
+    for day in days:
+        staff_sum += per_day[day][0]
+        practitioner_sum += per_day[day][1]
+        staff_totals.append(staff_sum)
+        practitioner_totals.append(practitioner_sum)
     return MinuteCount(
-        staff_path=staff[-1] if staff else 0,
-        practitioner=practitioner[-1] if practitioner else 0,
+        staff_path=staff_sum,
+        practitioner=practitioner_sum,
         counted=tuple(counted),
         excluded=tuple(excluded),
         days=days,
-        staff_cumulative=staff,
-        practitioner_cumulative=practitioner,
+        staff_cumulative=tuple(staff_totals),
+        practitioner_cumulative=tuple(practitioner_totals),
     )

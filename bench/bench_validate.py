@@ -1,0 +1,149 @@
+"""How fast does `portalbot validate` go on a big batch? Target: 100,000 claims in < 10 s.
+
+Generates synthetic claims (every fifth one broken in some way) into a temporary JSON
+Lines file, then, in a fresh process per run, streams them through `claims.read_claims`
+and `rules.BatchChecker`. Reports the median wall and CPU time of 3 runs and the largest peak
+RSS (resource.getrusage in each child, so one run's peak does not leak into the next). CPU
+time is the steadier number on a shared machine; the load average is printed with it.
+
+    python bench/bench_validate.py [--claims 100000] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ELEMENTS = ["problem_list", "expected_outcomes", "measurable_goals", "symptom_management",
+            "planned_interventions", "medication_management", "community_resources",
+            "care_coordination", "review_schedule"]
+DIAGNOSES = ["E11.9", "I10", "N18.30", "E78.5", "J44.9", "I48.91", "I50.9", "F32.9",
+             "M17.11", "G30.9", "E11.65", "J45.909", "Z79.4"]
+CODES = {20: ("99490", "64.00"), 40: ("99439", "48.00")}
+
+
+def synthetic_claim(n: int, rng: random.Random) -> dict[str, Any]:
+    """A plausible claim; every fifth has a defect the rules must find."""
+    month_day = rng.randint(1, 28)
+    entries = []
+    total = 0
+    for _ in range(rng.randint(1, 4)):
+        minutes = rng.randint(5, 25)
+        total += minutes
+        entries.append({"date": f"2026-10-{rng.randint(1, 28):02d}", "minutes": minutes,
+                        "performer_role": rng.choice(["clinical_staff", "clinical_staff",
+                                                      "physician", "qhp"]),
+                        "performer": "RN Synthetic", "activity": "care coordination call",
+                        "face_to_face": rng.random() < 0.05})
+    lines = [{"code": "99490", "modifiers": [], "units": 1, "charge": "64.00",
+              "date_of_service": "2026-10-31", "place_of_service": "11",
+              "diagnosis_pointers": [1, 2]}]
+    if total >= 40 or n % 5 == 0:
+        lines.append({"code": "99439", "modifiers": [], "units": 1, "charge": "48.00",
+                      "date_of_service": "2026-10-31", "place_of_service": "11",
+                      "diagnosis_pointers": [1, 2]})
+    return {
+        "claim_id": f"BENCH-{n:07d}", "version": 1, "payer_id": "acme",
+        "service_month": "2026-10",
+        "patient": {"first_name": "Synth", "last_name": f"Patient{n}",
+                    "birth_date": f"19{40 + n % 40}-0{1 + n % 9}-{1 + n % 28:02d}", "sex": "F",
+                    "address": {"line1": "1 Test St", "city": "Springfield", "state": "IL",
+                                "postal_code": "62701"}},
+        "subscriber": {"member_id": f"M{n % 99_000:09d}", "relationship": "self"},
+        "billing_provider": {"name": "Bench Clinic", "npi": "1234567893",
+                             "tax_id": "12-3456789",
+                             "address": {"line1": "500 Main St", "city": "Springfield",
+                                         "state": "IL", "postal_code": "62701"}},
+        "rendering_provider": {"name": "Dr Bench", "npi": "1245319599"},
+        "diagnoses": rng.sample(DIAGNOSES, rng.randint(2, 5)),
+        "service_lines": lines,
+        "consent": {"obtained_on": f"2026-0{1 + n % 9}-{month_day:02d}", "method": "verbal",
+                    "document_ref": f"NOTE-{n}"},
+        "care_plan": {"document_ref": f"CP-{n}", "last_reviewed_on": "2026-09-02",
+                      "shared_with_patient_on": "2026-01-05",
+                      "elements": ELEMENTS if n % 7 else ELEMENTS[:-1]},
+        "time_entries": entries,
+        "other_services": [{"code": "99214", "date": "2026-10-12"}] if n % 3 == 0 else [],
+        "initiating_visit": {"date": "2025-12-20", "code": "99214"} if n % 11 else None,
+    }
+
+
+def generate(path: Path, count: int) -> None:
+    rng = random.Random(20261127)
+    with path.open("w", encoding="utf-8") as handle:
+        for n in range(count):
+            handle.write(json.dumps(synthetic_claim(n, rng), separators=(",", ":")))
+            handle.write("\n")
+
+
+def one_run(path: Path) -> dict[str, Any]:
+    """Read and validate the whole file in this process; report time and peak RSS."""
+    import resource
+    from datetime import date
+
+    started = time.perf_counter()
+    from portalbot.claims import LoadedClaim, read_claims
+    from portalbot.rules import BatchChecker, default_context
+
+    checker = BatchChecker(default_context(today=date(2026, 11, 27)))
+    claims = billable = problems = findings = 0
+    for item in read_claims(path):
+        if isinstance(item, LoadedClaim):
+            verdict = checker.check(item.claim)
+            claims += 1
+            billable += verdict.billable
+            findings += len(verdict.findings)
+        else:
+            problems += 1
+    seconds = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {"seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime,
+            "peak_rss_mb": usage.ru_maxrss / 1024, "claims": claims,
+            "billable": billable, "problems": problems, "findings": findings}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--claims", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(one_run(args.child)))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "claims.jsonl"
+        started = time.perf_counter()
+        generate(path, args.claims)
+        print(f"generated {args.claims:,} claims ({path.stat().st_size / 1e6:.0f} MB) in "
+              f"{time.perf_counter() - started:.1f} s")
+        runs = []
+        for i in range(args.runs):
+            out = subprocess.run([sys.executable, __file__, "--child", str(path)],
+                                 check=True, capture_output=True, text=True)
+            result = json.loads(out.stdout)
+            runs.append(result)
+            print(f"run {i + 1}: {result['seconds']:.2f} s wall, "
+                  f"{result['cpu_seconds']:.2f} s CPU, peak RSS "
+                  f"{result['peak_rss_mb']:.0f} MB, {result['claims']:,} claims, "
+                  f"{result['billable']:,} billable, {result['findings']:,} findings")
+        median = statistics.median(r["seconds"] for r in runs)
+        cpu = statistics.median(r["cpu_seconds"] for r in runs)
+        peak = max(r["peak_rss_mb"] for r in runs)
+        verdict = "meets" if median < 10 else "MISSES"
+        print(f"median {median:.2f} s wall ({cpu:.2f} s CPU) over {len(runs)} runs, peak RSS "
+              f"{peak:.0f} MB ({verdict} the 10 s target; os.getloadavg() = "
+              f"{', '.join(f'{x:.1f}' for x in os.getloadavg())})")
+
+
+if __name__ == "__main__":
+    main()

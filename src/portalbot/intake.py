@@ -1,0 +1,74 @@
+"""From a claims file to the ledger: check every claim, hold the ones the rules refuse.
+
+A claim with an error finding (or for a payer with no adapter) is recorded ``held`` with
+its findings and never reaches a browser; the rest are ``queued``. A claim version the
+ledger already knows keeps its state, so loading the same file twice sends nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from portalbot.adapters import discover_adapters
+from portalbot.claims import Claim, ClaimBatchFile
+from portalbot.config import Settings
+from portalbot.ledger import ClaimRecord, Ledger
+
+Finding = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    batch_id: str
+    records: list[ClaimRecord]
+    already_known: int
+
+
+def rule_checker(ledger: Ledger, settings: Settings) -> Callable[[Claim], list[Finding]]:
+    """The CCM rules, with the ledger as memory for the one-claim-per-patient-month check."""
+    from portalbot import rules
+
+    context = rules.default_context(icd_file=settings.icd10cm_file)
+    batch_checker = rules.BatchChecker(context, known_elsewhere=ledger.patient_month_claim_ids)
+
+    def check(claim: Claim) -> list[Finding]:
+        return [
+            {"rule": f.rule, "severity": f.severity, "field": f.field, "message": f.message}
+            for f in batch_checker.check(claim).findings
+        ]
+
+    return check
+
+
+def _payer_findings(claim: Claim, known: set[str]) -> list[Finding]:
+    if claim.payer_id in known:
+        return []
+    return [{
+        "rule": "PAYER-01", "severity": "error", "field": "payer_id",
+        "message": f"no adapter for payer {claim.payer_id!r}; known payers: "
+                   f"{', '.join(sorted(known)) or 'none'}",
+    }]
+
+
+def intake(ledger: Ledger, settings: Settings, batch: ClaimBatchFile) -> IntakeResult:
+    check = rule_checker(ledger, settings)
+    known_payers = set(discover_adapters())
+    batch_id = ledger.create_batch(
+        batch.path.name, batch.content_hash, len(batch.claims), len(batch.problems)
+    )
+    already = 0
+    for loaded in batch.claims:
+        claim = loaded.claim
+        findings = check(claim) + _payer_findings(claim, known_payers)
+        enqueued = ledger.enqueue(
+            batch_id, claim_id=claim.claim_id, version=claim.version, payer_id=claim.payer_id,
+            service_month=claim.service_month, member_id=claim.subscriber.member_id,
+            frequency=claim.frequency, replaces=claim.replaces,
+            payload=claim.model_dump(mode="json"), findings=findings,
+            blocked=any(f["severity"] == "error" for f in findings),
+            location=loaded.location, worker="intake",
+        )
+        already += 0 if enqueued.is_new else 1
+    return IntakeResult(batch_id, ledger.claims_in_batch(batch_id), already)

@@ -1,0 +1,65 @@
+// Keyboard review: j/k next/previous, Enter open, v verify, f flag (type a note, Enter), q queue.
+// Served from this origin only (the CSP allows no inline script).
+(function () {
+  "use strict";
+
+  function typing(target) {
+    return target && (target.isContentEditable ||
+      ["INPUT", "TEXTAREA", "SELECT"].indexOf(target.tagName) !== -1);
+  }
+
+  function go(id) {
+    var link = document.getElementById(id);
+    if (link) { window.location.assign(link.href); }
+  }
+
+  function queueKeys() {
+    var rows = Array.prototype.slice.call(document.querySelectorAll("#queue tbody tr[data-href]"));
+    var index = 0;
+    function select(next) {
+      if (!rows.length) { return; }
+      rows[index].classList.remove("selected");
+      rows[index].removeAttribute("aria-selected");
+      index = Math.max(0, Math.min(rows.length - 1, next));
+      rows[index].classList.add("selected");
+      rows[index].setAttribute("aria-selected", "true");
+      rows[index].scrollIntoView({ block: "nearest" });
+    }
+    select(0);
+    return function (event) {
+      if (event.key === "j") { select(index + 1); }
+      else if (event.key === "k") { select(index - 1); }
+      else if ((event.key === "Enter" || event.key === "o") && rows.length) {
+        window.location.assign(rows[index].getAttribute("data-href"));
+      } else { return false; }
+      return true;
+    };
+  }
+
+  function attemptKeys() {
+    return function (event) {
+      if (event.key === "j") { go("next"); }
+      else if (event.key === "k") { go("prev"); }
+      else if (event.key === "q") { go("back"); }
+      else if (event.key === "v") { document.getElementById("verify-form").requestSubmit(); }
+      else if (event.key === "f") { document.getElementById("flag-note").focus(); }
+      else { return false; }
+      return true;
+    };
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var page = document.body.getAttribute("data-page");
+    var handle = page === "queue" ? queueKeys() : page === "attempt" ? attemptKeys() : null;
+    if (!handle) { return; }
+    document.addEventListener("keydown", function (event) {
+      if (event.ctrlKey || event.metaKey || event.altKey) { return; }
+      if (typing(event.target)) {
+        if (event.key === "Escape") { event.target.blur(); }
+        return;
+      }
+      if (handle(event)) { event.preventDefault(); }
+    });
+    document.body.setAttribute("data-keys", "ready");
+  });
+})();

@@ -1,0 +1,58 @@
+"""Settings are strict and secret-free; the browser is found or the error says how."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from portalbot import browser
+from portalbot.config import BrowserSettings, load_settings
+from portalbot.errors import ConfigError
+
+
+def test_a_typo_in_the_config_file_is_an_error_naming_the_key(tmp_path: Path) -> None:
+    config = tmp_path / "portalbot.toml"
+    config.write_text('concurency = 2\n[payers.acme]\nbase_url = "http://x"\n')
+    with pytest.raises(ConfigError, match="concurency"):
+        load_settings(config, environ={})
+
+
+def test_environment_overrides_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "portalbot.toml"
+    config.write_text('[payers.acme]\nbase_url = "http://from-file"\n')
+    settings = load_settings(
+        config, environ={"PORTALBOT_PAYER_ACME_BASE_URL": "http://from-env",
+                         "PORTALBOT_LEDGER_URL": "sqlite:///x.db"},
+    )
+    assert settings.payer("acme").base_url == "http://from-env"
+    assert settings.resolved_ledger_url == "sqlite:///x.db"
+
+
+def test_a_password_in_the_config_file_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "portalbot.toml"
+    config.write_text('[payers.acme]\npassword = "hunter2"\n')
+    with pytest.raises(ConfigError, match="password") as caught:
+        load_settings(config, environ={})
+    assert "hunter2" not in str(caught.value)
+
+
+class _NoBundledChromium:
+    class chromium:  # noqa: N801 - mimics playwright.chromium
+        executable_path = "/nonexistent/playwright/chrome"
+
+
+def test_without_any_chromium_the_error_says_how_to_get_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(browser.shutil, "which", lambda _name: None)
+    with pytest.raises(browser.BrowserNotFound) as caught:
+        browser.find_chromium(_NoBundledChromium, BrowserSettings())  # type: ignore[arg-type]
+    assert "playwright install chromium" in str(caught.value)
+    assert "apt-get install chromium" in str(caught.value)
+
+
+def test_a_system_chromium_is_used_when_playwrights_build_is_absent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(browser.shutil, "which", lambda name: f"/usr/bin/{name}")
+    found = browser.find_chromium(_NoBundledChromium, BrowserSettings())  # type: ignore[arg-type]
+    assert found == Path("/usr/bin/chromium")

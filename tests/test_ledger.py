@@ -1,0 +1,122 @@
+"""The ledger's state machine, write-ahead intent and schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from portalbot.errors import LedgerError
+from portalbot.ledger import Ledger, check_transition, derive_portal_key
+from portalbot.ledger.schema import metadata
+from portalbot.outcomes import Accepted
+
+
+def _enqueue(ledger: Ledger, claim_id: str = "C-1", version: int = 1) -> int:
+    batch = ledger.create_batch("f.json", "0" * 64, 1, 0)
+    return ledger.enqueue(
+        batch, claim_id=claim_id, version=version, payer_id="acme", service_month="2026-10",
+        member_id="M1", frequency="original", replaces=None, payload={}, findings=[],
+        blocked=False, location="claim #1", worker="t",
+    ).record.pk
+
+
+def _accept(ledger: Ledger, pk: int) -> None:
+    (leased,) = ledger.lease("w1")
+    attempt = ledger.begin_attempt(pk, "w1")
+    ledger.mark_submitting(pk, attempt, "w1", account="default")
+    ledger.record_outcome(pk, attempt, "w1", Accepted("ACM-1"), expected_state="submitting",
+                          reason="test")
+
+
+def test_an_illegal_transition_raises_and_changes_nothing(ledger: Ledger) -> None:
+    pk = _enqueue(ledger)
+    _accept(ledger, pk)
+    events_before = ledger.events(pk)
+
+    with pytest.raises(LedgerError, match="illegal transition accepted -> queued"):
+        ledger.transition(pk, "accepted", "queued", "w1", "try to resend")
+
+    assert ledger.claim(pk).state == "accepted"
+    assert ledger.events(pk) == events_before
+
+
+def test_every_transition_is_an_event_in_order(ledger: Ledger) -> None:
+    pk = _enqueue(ledger)
+    _accept(ledger, pk)
+    assert [(e["from_state"], e["to_state"]) for e in ledger.events(pk)] == [
+        (None, "queued"), ("queued", "submitting"), ("submitting", "accepted"),
+    ]
+
+
+def test_the_same_claim_version_is_recorded_once(ledger: Ledger) -> None:
+    first = _enqueue(ledger)
+    second_batch = ledger.create_batch("f.json", "0" * 64, 1, 0)
+    again = ledger.enqueue(
+        second_batch, claim_id="C-1", version=1, payer_id="acme", service_month="2026-10",
+        member_id="M1", frequency="original", replaces=None, payload={}, findings=[],
+        blocked=False, location="claim #1", worker="t",
+    )
+    assert not again.is_new and again.record.pk == first
+    assert [r.pk for r in ledger.claims_in_batch(second_batch)] == [first]
+
+
+def test_two_workers_cannot_both_take_a_claim(ledger: Ledger) -> None:
+    _enqueue(ledger)
+    assert len(ledger.lease("w1")) == 1
+    assert ledger.lease("w2") == []
+
+
+def test_write_ahead_intent_needs_the_lease(ledger: Ledger) -> None:
+    pk = _enqueue(ledger)
+    ledger.lease("w1")
+    attempt = ledger.begin_attempt(pk, "w2")
+    with pytest.raises(LedgerError, match="lease"):
+        ledger.mark_submitting(pk, attempt, "w2", account="default")
+    assert ledger.claim(pk).state == "queued"
+
+
+def test_a_claim_left_submitting_by_a_dead_worker_becomes_in_doubt(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = [datetime(2026, 11, 1, tzinfo=UTC)]
+    ledger = Ledger.open(f"sqlite:///{tmp_path / 'l.db'}", clock=lambda: now[0])
+    pk = _enqueue(ledger)
+    ledger.lease("dead", lease_s=60)
+    ledger.mark_submitting(pk, ledger.begin_attempt(pk, "dead"), "dead", account="default")
+
+    assert ledger.expire_submissions("w2") == []
+    now[0] += timedelta(seconds=61)
+    assert ledger.expire_submissions("w2") == [pk]
+    assert ledger.claim(pk).state == "in_doubt"
+
+
+@pytest.mark.parametrize(
+    ("current", "target"),
+    [("rejected", "queued"), ("in_doubt", "submitting"), ("submitting", "submitting"),
+     ("held", "submitting"), (None, "accepted")],
+)
+def test_no_road_leads_back_to_the_click_except_through_queued(current: str | None, target: str) -> None:
+    with pytest.raises(LedgerError):
+        check_transition(current, target)
+
+
+def test_portal_keys_are_short_uppercase_and_distinct_per_version() -> None:
+    keys = {derive_portal_key("NORTHSIDE-<script>-000123", v) for v in range(1, 50)}
+    assert len(keys) == 49
+    assert all(len(k) <= 14 and k.isalnum() and k.upper() == k for k in keys)
+
+
+def test_migrations_build_exactly_the_declared_schema(ledger: Ledger) -> None:
+    with ledger.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), metadata)
+    assert differences == []
+
+
+def test_sqlite_ledger_runs_in_wal_mode(ledger: Ledger) -> None:
+    with ledger.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.execute(sa.text("PRAGMA integrity_check")).scalar() == "ok"

@@ -1,0 +1,47 @@
+"""Redaction: no patient data or secret reaches a log line."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date
+
+from portalbot.claims import ClaimBatchFile
+from portalbot.logs import MASK, configure, get_logger, register_claim_phi, scrub
+
+
+def test_sensitive_keys_are_masked_whatever_their_value() -> None:
+    stream = io.StringIO()
+    configure(json_output=True, stream=stream)
+    get_logger().info("login", password="hunter2", member_id="ACM1", claim_id="C-1")
+    line = json.loads(stream.getvalue())
+    assert line["password"] == MASK and line["member_id"] == MASK
+    assert line["claim_id"] == "C-1"
+
+
+def test_registered_values_are_scrubbed_from_any_text_in_any_date_format(
+    demo_batch: ClaimBatchFile,
+) -> None:
+    claim = demo_batch.claims[0].claim
+    register_claim_phi(claim)
+    born: date = claim.patient.birth_date
+    text = (
+        f"row for {claim.patient.last_name.upper()}, {claim.patient.first_name} "
+        f"born {born:%m/%d/%Y} ({born:%m%d%Y}) member {claim.subscriber.member_id}"
+    )
+    cleaned = scrub(text)
+    for value in (claim.patient.last_name, claim.patient.first_name, claim.subscriber.member_id,
+                  f"{born:%m/%d/%Y}", f"{born:%m%d%Y}"):
+        assert value.lower() not in cleaned.lower()
+
+
+def test_exception_tracebacks_are_scrubbed_too(demo_batch: ClaimBatchFile) -> None:
+    claim = demo_batch.claims[1].claim
+    register_claim_phi(claim)
+    stream = io.StringIO()
+    configure(json_output=True, stream=stream)
+    try:
+        raise ValueError(f"cell text {claim.patient.last_name}")
+    except ValueError:
+        get_logger().exception("boom")
+    assert claim.patient.last_name not in stream.getvalue()
