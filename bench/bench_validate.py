@@ -6,7 +6,7 @@ and `rules.BatchChecker`. Reports the median wall and CPU time of 3 runs and the
 RSS (resource.getrusage in each child, so one run's peak does not leak into the next). CPU
 time is the steadier number on a shared machine; the load average is printed with it.
 
-    python bench/bench_validate.py [--claims 100000] [--runs 3]
+    python bench/bench_validate.py [--claims 100000] [--runs 3] [--split]
 """
 
 from __future__ import annotations
@@ -85,8 +85,8 @@ def generate(path: Path, count: int) -> None:
             handle.write("\n")
 
 
-def one_run(path: Path) -> dict[str, Any]:
-    """Read and validate the whole file in this process; report time and peak RSS."""
+def one_run(path: Path, validate: bool = True) -> dict[str, Any]:
+    """Read (and validate) the whole file in this process; report time and peak RSS."""
     import resource
     from datetime import date
 
@@ -97,7 +97,9 @@ def one_run(path: Path) -> dict[str, Any]:
     checker = BatchChecker(default_context(today=date(2026, 11, 27)))
     claims = billable = problems = findings = 0
     for item in read_claims(path):
-        if isinstance(item, LoadedClaim):
+        if isinstance(item, LoadedClaim) and not validate:
+            claims += 1
+        elif isinstance(item, LoadedClaim):
             verdict = checker.check(item.claim)
             claims += 1
             billable += verdict.billable
@@ -115,10 +117,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--claims", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--split", action="store_true",
+                        help="also time loading alone, to see what the rules cost")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--load-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(one_run(args.child)))
+        print(json.dumps(one_run(args.child, validate=not args.load_only)))
         return
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "claims.jsonl"
@@ -126,11 +131,13 @@ def main() -> None:
         generate(path, args.claims)
         print(f"generated {args.claims:,} claims ({path.stat().st_size / 1e6:.0f} MB) in "
               f"{time.perf_counter() - started:.1f} s")
+        if args.split:
+            loads = [_child(path, load_only=True) for _ in range(args.runs)]
+            print(f"loading alone: median {statistics.median(r['seconds'] for r in loads):.2f} "
+                  f"s wall, {statistics.median(r['cpu_seconds'] for r in loads):.2f} s CPU")
         runs = []
         for i in range(args.runs):
-            out = subprocess.run([sys.executable, __file__, "--child", str(path)],
-                                 check=True, capture_output=True, text=True)
-            result = json.loads(out.stdout)
+            result = _child(path)
             runs.append(result)
             print(f"run {i + 1}: {result['seconds']:.2f} s wall, "
                   f"{result['cpu_seconds']:.2f} s CPU, peak RSS "
@@ -143,6 +150,14 @@ def main() -> None:
         print(f"median {median:.2f} s wall ({cpu:.2f} s CPU) over {len(runs)} runs, peak RSS "
               f"{peak:.0f} MB ({verdict} the 10 s target; os.getloadavg() = "
               f"{', '.join(f'{x:.1f}' for x in os.getloadavg())})")
+
+
+def _child(path: Path, load_only: bool = False) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--child", str(path)]
+    out = subprocess.run([*command, "--load-only"] if load_only else command,
+                         check=True, capture_output=True, text=True)
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
 
 
 if __name__ == "__main__":

@@ -82,7 +82,7 @@ class AcmeAdapter(PortalAdapter):
     display_name = "Acme Health Plan"
     default_base_url = "https://provider.acmehealth.example"
     form_model = AcmeForm
-    max_sessions_per_account = 2
+    max_sessions_per_account = 4
     history_searchable = True
     cases: ClassVar[tuple[Case, ...]] = (
         Case(DEMO, "NORTHSIDE-2026-10-000101", "accepted"),

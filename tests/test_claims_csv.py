@@ -125,8 +125,25 @@ def test_rows_of_a_claim_must_be_adjacent(tmp_path: Path) -> None:
 def test_unknown_column_refuses_the_file_at_once(tmp_path: Path) -> None:
     path = copy_sample(tmp_path)
     edit(path, "claim_id,", "claim_id,notes,")
-    with pytest.raises(ClaimFileError, match="column 2: unknown column 'notes'"):
+    with pytest.raises(ClaimFileError, match="column 2: not a known column;"):
         read_csv_claims(path)
+
+
+def test_misspelt_column_gets_a_suggestion(tmp_path: Path) -> None:
+    path = copy_sample(tmp_path)
+    edit(path, "line_units,", "line_unit,")
+    with pytest.raises(ClaimFileError, match=r"did you mean line_units\?"):
+        read_csv_claims(path)
+
+
+def test_file_without_header_does_not_echo_the_first_row(tmp_path: Path) -> None:
+    path = copy_sample(tmp_path)
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[1:]) + "\n")
+    with pytest.raises(ClaimFileError) as caught:
+        read_csv_claims(path)
+    assert "header" in str(caught.value)
+    assert not any(value in str(caught.value) for value in PHI)
 
 
 def test_missing_required_column(tmp_path: Path) -> None:
@@ -177,3 +194,26 @@ def test_problems_never_echo_phi(tmp_path: Path) -> None:
     _, problems = load(path)
     assert problems
     assert not any(value in str(p) for p in problems for value in PHI)
+
+
+def test_complexity_and_inpatient_stays_columns(tmp_path: Path) -> None:
+    path = copy_sample(tmp_path)
+    text = path.read_text()
+    text = text.replace(",99214,,,\n", ",99214,high,2026-10-06,2026-10-20/2026-10-22\n", 2)
+    path.write_text(text)
+    claims, problems = load(path)
+    assert problems == []
+    claim = claims[0].claim
+    assert claim.complexity is not None
+    assert claim.complexity.medical_decision_making == "high"
+    assert [(s.admitted_on.day, s.discharged_on.day) for s in claim.inpatient_stays] == [(20, 22)]
+    assert claims[1].claim.complexity is None
+
+
+def test_malformed_list_cell(tmp_path: Path) -> None:
+    path = copy_sample(tmp_path)
+    edit(path, "99214@2026-10-12", "99214 on 2026-10-12", count=2)
+    _, problems = load(path)
+    [problem] = problems
+    assert problem.location == "row 2, column other_services"
+    assert "CODE@YYYY-MM-DD" in problem.message

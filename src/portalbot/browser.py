@@ -13,7 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +25,7 @@ from portalbot.config import BrowserSettings
 from portalbot.errors import ConfigError
 
 if TYPE_CHECKING:
-    from portalbot.adapters import Credentials, PortalAdapter
+    from portalbot.adapters import PortalAdapter
 
 SYSTEM_CHROMIUMS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 # Quiet flags: without them Chromium phones home at start-up, which a closed network refuses.
@@ -84,7 +84,12 @@ class PortalSession:
     key: tuple[str, str]
     context: BrowserContext
     page: Page
+    slot: int | None = None
     tracing: bool = False
+
+
+SlotAcquirer = Callable[[str, str], Awaitable[int]]
+SlotReleaser = Callable[[str, str, int], Awaitable[None]]
 
 
 @dataclass
@@ -101,9 +106,18 @@ class SessionPool:
     account exist at once in this process.
     """
 
-    def __init__(self, browser: Browser, settings: BrowserSettings):
+    def __init__(
+        self,
+        browser: Browser,
+        settings: BrowserSettings,
+        *,
+        acquire_slot: SlotAcquirer | None = None,
+        release_slot: SlotReleaser | None = None,
+    ):
         self.browser = browser
         self.settings = settings
+        self._acquire_slot = acquire_slot
+        self._release_slot = release_slot
         self._pools: dict[tuple[str, str], _AccountPool] = {}
 
     def _pool(self, key: tuple[str, str], max_sessions: int) -> _AccountPool:
@@ -112,15 +126,17 @@ class SessionPool:
         return self._pools[key]
 
     async def _new_session(self, key: tuple[str, str]) -> PortalSession:
+        # The account's session limit holds across processes: take a slot first.
+        slot = await self._acquire_slot(*key) if self._acquire_slot else None
         context = await self.browser.new_context(viewport={"width": 1280, "height": 900})
         context.set_default_timeout(self.settings.action_timeout_s * 1000)
         context.set_default_navigation_timeout(self.settings.navigation_timeout_s * 1000)
         page = await context.new_page()
-        return PortalSession(key=key, context=context, page=page)
+        return PortalSession(key=key, context=context, page=page, slot=slot)
 
     @asynccontextmanager
     async def session(
-        self, adapter: PortalAdapter, account: str, credentials: Credentials
+        self, adapter: PortalAdapter, account: str, login: Callable[[Page], Awaitable[None]]
     ) -> AsyncIterator[PortalSession]:
         key = (adapter.payer_id, account)
         pool = self._pool(key, adapter.max_sessions_per_account)
@@ -130,7 +146,7 @@ class SessionPool:
             try:
                 if not await adapter.is_signed_in(session.page):
                     await self._stop_tracing(session)
-                    await adapter.login(session.page, credentials)
+                    await login(session.page)
                     # Tracing starts after login so no password is ever recorded.
                     await session.context.tracing.start(screenshots=True, snapshots=True)
                     session.tracing = True

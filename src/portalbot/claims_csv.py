@@ -53,6 +53,7 @@ row (the header is row 1, as a spreadsheet shows it) and the column, never the v
 from __future__ import annotations
 
 import csv
+import difflib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -254,15 +255,22 @@ class _Table:
         if not self.header or not any(self.header):
             handle_msg = "the file is empty; the first row must name the columns"
             raise ClaimFileError(f"{name}: {handle_msg}")
+        if not any(column in self.columns for column in self.header):
+            raise ClaimFileError(f"{name}: row 1 names no known column; the first row must be "
+                                 "the header (see fixtures/claims/csv/README.md)")
         seen = set()
         for index, column in enumerate(self.header, start=1):
             if column in seen:
-                raise ClaimFileError(f"{name}, row 1, column {index}: column {column!r} "
-                                     "appears twice")
+                raise ClaimFileError(f"{name}, row 1, column {index}: this column appears "
+                                     "twice")
             seen.add(column)
             if column not in self.columns:
+                # The header's own text is not echoed: a file without a header would put a
+                # patient's data here. Name the known column it resembles instead.
+                close = difflib.get_close_matches(column, list(self.columns), n=1)
+                hint = f" (did you mean {close[0]}?)" if close else ""
                 raise ClaimFileError(
-                    f"{name}, row 1, column {index}: unknown column {column!r}; the CSV "
+                    f"{name}, row 1, column {index}: not a known column{hint}; the CSV "
                     "layout is documented in fixtures/claims/csv/README.md")
         missing = [c for c in self.required if c not in seen]
         if missing:
@@ -444,8 +452,8 @@ class _ClaimBuilder:
                 loc = tuple(err["loc"])
                 if err["type"] == "claim_field":
                     loc = (*loc, err["ctx"]["field"])
-                number, column, source = self._locate(loc, group, entries)
-                problem(number, column, _field_path(loc), _error_message(err), source)
+                number, where, source = self._locate(loc, group, entries)
+                problem(number, where, _field_path(loc), _error_message(err), source)
             yield from problems
 
     @staticmethod

@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +119,88 @@ def submit(ctx: click.Context, file: Path, payers: tuple[str, ...], dry_run: boo
     out.print(f"\nLedger: {settings.resolved_ledger_url}   batch {batch_id}", highlight=False)
     out.print(f"Evidence: {settings.resolved_evidence_dir}", highlight=False)
     sys.exit(_report(batch, records, summary, already=intake_result.already_known))
+
+
+def _run_exit_status(summary: RunSummary) -> int:
+    """Exit status of a queue run: only the claims this run touched count."""
+    for payer_id, reason in summary.blocked_payers.items():
+        err.print(f"[bold red]portalbot:[/] payer {payer_id} not processed: {reason}", highlight=False)
+    counts = ", ".join(f"{n} {state}" for state, n in sorted(summary.counts.items())) or "nothing due"
+    err.print(f"portalbot: {len(summary.results)} claims processed ({counts})", highlight=False)
+    if summary.blocked_payers:
+        return EXIT_ENVIRONMENT
+    if any(r.state in NEEDS_PERSON_STATES for r in summary.results):
+        return EXIT_NEEDS_PERSON
+    return EXIT_OK
+
+
+@main.command()
+@click.option("--concurrency", type=click.IntRange(1, 32), help="Claims in flight at once.")
+@click.option("--payer", "payers", multiple=True, help="Only these payers (repeatable).")
+@click.option("--until-empty", is_flag=True, help="Exit once no claim is due.")
+@click.option("--max-claims", type=click.IntRange(0), help="Stop after this many claims.")
+@click.option("--idle-seconds", type=click.FloatRange(0.1), default=30.0, show_default=True,
+              help="How long to wait when nothing is due.")
+@click.pass_context
+def worker(ctx: click.Context, concurrency: int | None, payers: tuple[str, ...], until_empty: bool,
+           max_claims: int | None, idle_seconds: float) -> None:
+    """Work the ledger's queue: queued claims, due retries and in-doubt reconciliation."""
+    settings = _settings(ctx, concurrency=concurrency)
+    ledger = _open_ledger(settings)
+    total = RunSummary()
+    stop = _stop_on_signal()
+    while not stop.is_set():
+        if ledger.due_count(list(payers) or None):
+            with environment_errors():
+                summary = asyncio.run(Engine(settings, ledger).run(
+                    payer_ids=list(payers) or None, max_claims=max_claims,
+                ))
+            total.results += summary.results
+            total.blocked_payers.update(summary.blocked_payers)
+            if summary.blocked_payers or max_claims is not None:
+                break
+            if summary.results:
+                continue
+        if until_empty:
+            break
+        stop.wait(idle_seconds)
+    sys.exit(_run_exit_status(total))
+
+
+@main.command()
+@click.option("--payer", "payers", multiple=True, help="Only these payers (repeatable).")
+@click.pass_context
+def resubmit(ctx: click.Context, payers: tuple[str, ...]) -> None:
+    """Send every claim whose retry is due and settle in-doubt ones, then exit (for cron)."""
+    from portalbot.engine import default_worker_name, owner_is_dead
+
+    settings = _settings(ctx)
+    ledger = _open_ledger(settings)
+    holder = default_worker_name()
+    if not ledger.try_lock("resubmit", holder, dead_owner=owner_is_dead):
+        err.print("portalbot: another resubmit is running; nothing to do")
+        sys.exit(EXIT_OK)
+    try:
+        summary = RunSummary()
+        if ledger.due_count(list(payers) or None):
+            with environment_errors():
+                summary = asyncio.run(Engine(settings, ledger).run(payer_ids=list(payers) or None))
+    finally:
+        ledger.unlock("resubmit", holder)
+    sys.exit(_run_exit_status(summary))
+
+
+def _stop_on_signal() -> threading.Event:
+    """SIGTERM/SIGINT let the current run finish its claims, then stop the loop."""
+    stop = threading.Event()
+
+    def handler(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with suppress(ValueError):  # not the main thread (tests): no handler
+            signal.signal(sig, handler)
+    return stop
 
 
 def _load_or_exit(file: Path) -> ClaimBatchFile:
@@ -285,6 +369,17 @@ def ledger(ctx: click.Context, batch_id: str | None, state: str | None, fmt: str
     out.print(table)
 
 
+@ledger.command("backup")
+@click.argument("target", type=click.Path(path_type=Path, dir_okay=False))
+@click.pass_context
+def ledger_backup(ctx: click.Context, target: Path) -> None:
+    """Copy a SQLite ledger while it is in use (PostgreSQL: use pg_dump)."""
+    store = _open_ledger(_settings(ctx))
+    with environment_errors():
+        store.backup(target)
+    err.print(f"portalbot: ledger copied to {target}", highlight=False)
+
+
 @ledger.command("migrate")
 @click.pass_context
 def ledger_migrate(ctx: click.Context) -> None:
@@ -411,8 +506,28 @@ def schema() -> None:
     out.print_json(json.dumps(claim_json_schema()))
 
 
+@main.command("check")
+@click.argument("payer_ids", nargs=-1, metavar="[PAYER]...")
+@click.pass_context
+def check_command(ctx: click.Context, payer_ids: tuple[str, ...]) -> None:
+    """Sign in to each portal, open its claim form, find every field; submit nothing."""
+    from portalbot.check import check_payers
+
+    settings = _settings(ctx)
+    with environment_errors():
+        results = asyncio.run(check_payers(settings, list(payer_ids) or None))
+    for result in results:
+        out.print(result.line(), highlight=False, markup=False, soft_wrap=True)
+    broken = [r.payer_id for r in results if not r.ok]
+    if broken:
+        err.print(f"portalbot: {len(broken)} of {len(results)} portals need attention: "
+                  f"{', '.join(broken)}", highlight=False)
+        sys.exit(EXIT_NEEDS_PERSON)
+    err.print(f"portalbot: {len(results)} portals ok", highlight=False)
+
+
 # --- review desk and reports (portalbot.review) --------------------------------------------
-from portalbot.review.cli import review_group, report_command  # noqa: E402
+from portalbot.review.cli import report_command, review_group  # noqa: E402
 
 main.add_command(review_group, "review")
 main.add_command(report_command, "report")

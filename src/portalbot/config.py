@@ -69,6 +69,8 @@ class Settings(_Frozen):
     evidence_dir: Path | None = None
     concurrency: int = Field(default=1, ge=1, le=32)
     worker_name: str | None = None
+    lease_s: float = Field(default=300.0, gt=0)
+    poll_s: float = Field(default=2.0, gt=0)
     icd10cm_file: Path | None = None
     browser: BrowserSettings = BrowserSettings()
     retry: RetrySettings = RetrySettings()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -53,6 +52,26 @@ CredentialLookup = Callable[[str, str], Credentials]
 
 def default_worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def owner_is_dead(owner: str) -> bool:
+    """A lease holder on this host whose process is gone: its leases are void at once.
+
+    Holders on other hosts are never judged from here; their leases simply expire.
+    """
+    host, _, pid_text = owner.rpartition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 @contextmanager
@@ -136,8 +155,7 @@ class Engine:
         self.worker = worker or settings.worker_name or default_worker_name()
         self._adapters: dict[str, PortalAdapter] = {}
         self._credentials: dict[tuple[str, str], Credentials] = {}
-        self._last_submit: dict[str, float] = {}
-        self._payer_locks: dict[str, asyncio.Lock] = {}
+        self.states: tuple[str, ...] = (QUEUED, FAILED, IN_DOUBT)
 
     # --- running -------------------------------------------------------------------
     async def run(
@@ -150,11 +168,14 @@ class Engine:
         on_result: Callable[[ClaimResult], None] | None = None,
     ) -> RunSummary:
         summary = RunSummary()
-        self.ledger.expire_submissions(self.worker)
+        self.ledger.expire_submissions(self.worker, owner_is_dead)
         budget = [max_claims if max_claims is not None else -1]
         async with async_playwright() as playwright:
             browser = await launch(playwright, self.settings.browser)
-            pool = SessionPool(browser, self.settings.browser)
+            pool = SessionPool(
+                browser, self.settings.browser,
+                acquire_slot=self._acquire_slot, release_slot=self._release_slot,
+            )
             try:
                 workers = [
                     self._work(pool, summary, batch_id, payer_ids, dry_run, budget, on_result)
@@ -182,7 +203,9 @@ class Engine:
             if allowed is not None and not allowed:
                 return
             leased = self.ledger.lease(
-                self.worker, batch_id=batch_id, payer_ids=allowed, limit=1
+                self.worker, batch_id=batch_id, payer_ids=allowed, limit=1,
+                lease_s=self.settings.lease_s, dead_owner=owner_is_dead,
+                states=self.states,
             )
             if not leased or leased[0].pk in skipped:
                 for record in leased:
@@ -209,7 +232,7 @@ class Engine:
         return [p for p in known if p not in summary.blocked_payers]
 
     def _payers_in_ledger(self) -> list[str]:
-        return sorted({r.payer_id for r in self.ledger.all_claims(QUEUED)} | set(self.registry))
+        return sorted(set(self.registry))
 
     # --- one claim ---------------------------------------------------------------------
     async def process(
@@ -235,13 +258,28 @@ class Engine:
         if not adapter.working:
             reason = f"the {payer_id} adapter is marked not working: {adapter.broken_reason}"
             return self._finish(self._needs_human(record, reason), None)
+        if record.state == IN_DOUBT and not self._due_for_reconciliation(adapter, record):
+            return None
         try:
             form = adapter.to_form(claim, self._filing(record))
         except ClaimError as exc:
             return self._finish(self._needs_human(record, str(exc)), None)
 
         try:
-            async with pool.session(adapter, account, creds) as session:
+            async with pool.session(
+                adapter, account, lambda page: self._login(adapter, page, creds)
+            ) as session:
+                if record.state == IN_DOUBT:
+                    settled = await self._reconcile(adapter, session.page, record)
+                    if settled is not None:
+                        return settled
+                    record = self.ledger.claim(record.pk)
+                    if dry_run:
+                        self.ledger.release(record.pk, self.worker)
+                        return None
+                if record.state == FAILED:
+                    self.ledger.transition(record.pk, FAILED, QUEUED, self.worker, "retry is due")
+                    record = self.ledger.claim(record.pk)
                 return await self._submit(adapter, session, creds, record, form, dry_run, bound)
         except NeedsHumanError as exc:
             # Met while signing in (a forced password change): nothing was submitted.
@@ -256,7 +294,9 @@ class Engine:
             return self._block_payer(summary, record, f"authentication failed: {exc.message}")
         except PortalError as exc:
             # The session could not be opened (login page down or unreadable).
-            return self._finish(self._fail_before_click(record, None, exc, Evidence()), None)
+            attempt_id = self.ledger.begin_attempt(record.pk, self.worker)
+            failed = self._fail_before_click(record, attempt_id, exc, Evidence())
+            return self._finish(failed, None)
 
     async def _submit(
         self,
@@ -311,7 +351,10 @@ class Engine:
             )
 
         await self._respect_interval(adapter)
-        self.ledger.mark_submitting(record.pk, attempt_id, self.worker, account=self._account_name(record))
+        self.ledger.renew(record.pk, self.worker, self.settings.lease_s)
+        self.ledger.mark_submitting(
+            record.pk, attempt_id, self.worker, account=self._account_name(record)
+        )
         try:
             with portal_boundary(adapter.payer_id, "submit"):
                 outcome = await adapter.send(page)
@@ -330,6 +373,7 @@ class Engine:
             updated = self.ledger.record_failure(
                 record.pk, attempt_id, self.worker, expected_state=SUBMITTING,
                 target_state=IN_DOUBT, reason=scrub(reason), evidence=evidence, retries=retries,
+                next_attempt_at=self.ledger.clock() + timedelta(seconds=adapter.history_settle_s),
             )
             self.ledger.payer_failure(adapter.payer_id, "submissions in doubt", CIRCUIT_THRESHOLD)
             return self._finish(updated, None, submitted=True)
@@ -337,13 +381,26 @@ class Engine:
         evidence = await self.evidence.capture(page, attempt_id, "outcome")
         keep_trace = outcome.state not in {"accepted", "pending", "rejected", "duplicate"}
         evidence = await self._close_trace(page, attempt_id, evidence, keep=keep_trace)
-        updated = self.ledger.record_outcome(
-            record.pk, attempt_id, self.worker, _scrubbed(outcome), expected_state=SUBMITTING,
-            reason="the portal answered after the submit click", evidence=evidence,
-        )
+        try:
+            updated = self.ledger.record_outcome(
+                record.pk, attempt_id, self.worker, _scrubbed(outcome), expected_state=SUBMITTING,
+                reason="the portal answered after the submit click", evidence=evidence,
+                retries=retries,
+            )
+        except LedgerError:
+            # Another worker judged us dead and set the claim in_doubt meanwhile; the
+            # portal's history will settle it, never a second click.
+            bound.warning("outcome arrived after the lease was lost; reconciliation will settle it")
+            return self._finish(self.ledger.claim(record.pk), evidence.screenshot, submitted=True)
         self.ledger.payer_success(adapter.payer_id)
         bound.info("claim submitted", state=updated.state, confirmation=updated.confirmation)
         return self._finish(updated, evidence.screenshot, submitted=True)
+
+    async def _login(self, adapter: PortalAdapter, page: Page, creds: Credentials) -> None:
+        """Sign in, retrying outages only: a refused password is never tried twice."""
+        async for attempt in pre_submit_retry(self.settings, self.sleep):
+            with attempt, portal_boundary(adapter.payer_id, "login"):
+                await adapter.login(page, creds)
 
     async def _relogin(
         self, adapter: PortalAdapter, session: PortalSession, creds: Credentials, attempt_id: str
@@ -361,21 +418,78 @@ class Engine:
         if not adapter.history_searchable:
             return None
         try:
-            async for attempt in pre_submit_retry(self.settings, self.sleep):
-                with attempt, portal_boundary(adapter.payer_id, "find_submission"):
-                    found = await adapter.search(page, record.portal_key)
+            found = await self._search_history(adapter, page, record)
         except PortalError:
             return None  # the search is a safeguard; the submit path handles the outage
         if found is None:
             return None
+        return await self._record_found(
+            page, record, found,
+            "found on the portal's claim history before submitting; not sent again",
+        )
+
+    async def _search_history(
+        self, adapter: PortalAdapter, page: Page, record: ClaimRecord
+    ) -> Outcome | None:
+        async for attempt in pre_submit_retry(self.settings, self.sleep):
+            with attempt, portal_boundary(adapter.payer_id, "find_submission"):
+                return await adapter.search(page, record.portal_key)
+        return None
+
+    async def _record_found(
+        self, page: Page, record: ClaimRecord, found: Outcome, reason: str
+    ) -> ClaimResult:
         attempt_id = self.ledger.begin_attempt(record.pk, self.worker, kind="search")
         evidence = await self.evidence.capture(page, attempt_id, "found")
         updated = self.ledger.record_outcome(
-            record.pk, attempt_id, self.worker, _scrubbed(found), expected_state=QUEUED,
-            reason="found on the portal's claim history before submitting; not sent again",
-            evidence=evidence,
+            record.pk, attempt_id, self.worker, _scrubbed(found), expected_state=record.state,
+            reason=reason, evidence=evidence,
         )
         return self._finish(updated, evidence.screenshot)
+
+    def _due_for_reconciliation(self, adapter: PortalAdapter, record: ClaimRecord) -> bool:
+        """Histories lag behind submissions: search only after the portal's settle time."""
+        if not adapter.history_searchable:
+            return True
+        due = record.updated_at + timedelta(seconds=adapter.history_settle_s)
+        if self.ledger.clock() >= due:
+            return True
+        self.ledger.postpone(record.pk, self.worker, due)
+        return False
+
+    async def _reconcile(
+        self, adapter: PortalAdapter, page: Page, record: ClaimRecord
+    ) -> ClaimResult | None:
+        """The only road from in_doubt back to the portal: search its history first.
+
+        Found: the portal's answer is recorded and nothing is sent. Not found after the
+        settle time: the claim is queued again (None), and only then may it be submitted.
+        A portal without a history search sends the claim to a person.
+        """
+        if not adapter.history_searchable:
+            updated = self.ledger.record_failure(
+                record.pk, None, self.worker, expected_state=IN_DOUBT, target_state=NEEDS_HUMAN,
+                reason=f"the portal has no claim history to check whether the in-doubt submission "
+                       f"landed; look for patient account number {record.portal_key} on the portal",
+            )
+            return self._finish(updated, None)
+        try:
+            found = await self._search_history(adapter, page, record)
+        except PortalError:
+            self.ledger.postpone(
+                record.pk, self.worker,
+                self.ledger.clock() + timedelta(seconds=self.settings.retry.backoff_s),
+            )
+            return self._finish(self.ledger.claim(record.pk), None)
+        if found is not None:
+            return await self._record_found(
+                page, record, found, "reconciled: found on the portal's claim history"
+            )
+        self.ledger.transition(
+            record.pk, IN_DOUBT, QUEUED, self.worker,
+            "reconciled: not on the portal's claim history after the settle time",
+        )
+        return None
 
     # --- helpers -------------------------------------------------------------------------
     def _adapter(self, payer_id: str) -> PortalAdapter:
@@ -424,16 +538,29 @@ class Engine:
         return Filing(record.portal_key, frequency, record.replaces)  # type: ignore[arg-type]
 
     async def _respect_interval(self, adapter: PortalAdapter) -> None:
+        """The payer's minimum interval between submissions, shared by every worker."""
         interval = self.settings.payer(adapter.payer_id).min_interval_s
         interval = adapter.min_interval_s if interval is None else interval
         if interval <= 0:
             return
-        lock = self._payer_locks.setdefault(adapter.payer_id, asyncio.Lock())
-        async with lock:
-            wait = self._last_submit.get(adapter.payer_id, 0.0) + interval - time.monotonic()
-            if wait > 0:
-                await self.sleep(wait)
-            self._last_submit[adapter.payer_id] = time.monotonic()
+        while (wait := self.ledger.take_submit_turn(adapter.payer_id, interval)) > 0:
+            await self.sleep(wait)
+
+    async def _acquire_slot(self, payer_id: str, account: str) -> int:
+        """One of the account's session slots, shared by every worker through the ledger."""
+        adapter = self._adapter(payer_id)
+        configured = self.settings.payer(payer_id).max_sessions
+        limit = configured or adapter.max_sessions_per_account
+        while True:
+            slot = self.ledger.acquire_session_slot(
+                payer_id, account, limit, self.worker, dead_owner=owner_is_dead
+            )
+            if slot is not None:
+                return slot
+            await self.sleep(self.settings.poll_s)
+
+    async def _release_slot(self, payer_id: str, account: str, slot: int) -> None:
+        self.ledger.release_session_slot(payer_id, account, slot, self.worker)
 
     async def _evidence_with_trace(self, page: Page, attempt_id: str, label: str) -> Evidence:
         try:
@@ -502,11 +629,14 @@ class Engine:
 
     def _needs_human(self, record: ClaimRecord, reason: str) -> ClaimRecord:
         return self.ledger.record_failure(
-            record.pk, None, self.worker, expected_state=QUEUED, target_state=NEEDS_HUMAN,
+            record.pk, None, self.worker, expected_state=record.state, target_state=NEEDS_HUMAN,
             reason=scrub(reason),
         )
 
-    def _block_payer(self, summary: RunSummary, record: ClaimRecord, reason: str) -> None:
+    def _block_payer(
+        self, summary: RunSummary, record: ClaimRecord, reason: str
+    ) -> ClaimResult | None:
+        """Leave the claim queued and stop working for its payer in this run."""
         self.ledger.release(record.pk, self.worker)
         summary.blocked_payers.setdefault(record.payer_id, reason)
         return None
@@ -533,7 +663,7 @@ def _scrubbed(outcome: Outcome) -> Outcome:
         for f in fields(outcome)
         if isinstance(getattr(outcome, f.name), str)
     }
-    return replace(outcome, **changes)
+    return replace(outcome, **changes)  # type: ignore[arg-type]
 
 
 __all__ = ["ClaimResult", "Engine", "LedgerError", "RunSummary", "portal_boundary"]

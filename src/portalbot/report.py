@@ -65,10 +65,9 @@ class ReportRow:
 
 
 def _outcome_text(record: ClaimRecord) -> str:
+    # The ledger's reason is the outcome's own summary, reason code included.
     if record.state in {"accepted", "pending"}:
         return f"confirmation {record.confirmation}" if record.confirmation else record.state
-    if record.reason_code:
-        return f"{record.reason_code}: {record.reason or ''}"
     return record.reason or ""
 
 
@@ -181,3 +180,10 @@ def render_csv(ledger: Ledger, batch_id: str) -> str:
 def write_report(path: Path, text: str) -> None:
     """Owner-only, whatever the umask: a report is PHI."""
     write_private(path, text.encode("utf-8"))
+
+
+def audit_report(ledger: Ledger, batch_id: str, fmt: str) -> None:
+    """A report discloses every claim of the batch: one audit row each (no reviewer: the CLI)."""
+    now = ledger.clock()
+    for record in ledger.claims_in_batch(batch_id):
+        store.record_audit(ledger.engine, None, f"report:{fmt}", now, claim_pk=record.pk)

@@ -149,19 +149,22 @@ def test_evidence_is_readable_by_its_owner_only(
         assert path.parent.name == attempt["id"]
 
 
-def test_lost_response_after_the_click_leaves_the_claim_in_doubt_and_never_clicks_again(
+def test_lost_response_after_the_click_is_settled_from_the_portals_history_not_a_second_click(
     runner: Runner, acme: ControlClient, demo_batch: ClaimBatchFile, ledger: Ledger
 ) -> None:
     acme.set_faults(drop_response=True)
     runner.submit(subset(demo_batch, ACCEPTED))
-    acme.set_faults(drop_response=False)
-    runner.run()
 
     record = ledger.find(ACCEPTED, 1)
-    assert record is not None and record.state == "in_doubt"
-    assert len(acme.submissions()) == 1
-    attempt = ledger.attempts(record.pk)[-1]
-    assert attempt["trace"] and Path(attempt["trace"]).exists()
+    assert record is not None
+    (stored,) = acme.submissions()
+    assert record.state == "accepted"
+    assert record.confirmation == stored["claim_number"]
+    assert [e["to_state"] for e in ledger.events(record.pk)] == [
+        "queued", "submitting", "in_doubt", "accepted",
+    ]
+    in_doubt_attempt = next(a for a in ledger.attempts(record.pk) if a["result"] == "in_doubt")
+    assert in_doubt_attempt["trace"] and Path(in_doubt_attempt["trace"]).exists()
 
 
 def test_a_claim_already_on_the_portal_is_found_before_submitting_and_not_sent_again(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Dialog, Page, expect
 
 from portalbot.review import store
 from tests.review.conftest import REVIEWER, DeskData, Served, sign_in
@@ -86,7 +86,12 @@ def test_script_in_a_patient_name_renders_as_text_and_runs_nothing(
     claim = desk.add("NORTHSIDE-XSS-1", first="Eve", last=hostile,
                      findings=[{"rule": "R", "severity": "warning", "message": hostile}])
     dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     sign_in(page, served.base_url)
     page.goto(f"{served.base_url}/attempts/{claim.attempt_id}")
     expect(page.locator("#patient")).to_have_text(f"Eve {hostile}")
@@ -166,3 +171,28 @@ def test_signing_out_ends_the_session(page: Page, three_claims: DeskData, served
     expect(page).to_have_url(f"{served.base_url}/signin")
     page.goto(f"{served.base_url}/attempts/{three_claims.claims[0].attempt_id}")
     expect(page).to_have_url(f"{served.base_url}/signin")
+
+
+def test_the_access_log_names_ids_and_never_phi(
+    page: Page, three_claims: DeskData, served: Served
+) -> None:
+    import io
+
+    import structlog
+
+    from portalbot.logs import configure
+
+    stream = io.StringIO()
+    configure(json_output=True, stream=stream)
+    try:
+        sign_in(page, served.base_url)
+        claim = three_claims.claims[0]
+        page.goto(f"{served.base_url}/attempts/{claim.attempt_id}?state=accepted")
+        expect(page.locator("#patient")).to_have_text(claim.patient)
+    finally:
+        structlog.reset_defaults()
+    logged = stream.getvalue()
+    assert f'"path": "/attempts/{claim.attempt_id}"' in logged
+    assert "state=accepted" not in logged
+    for phi in (claim.patient, claim.member_id, "1950-12-10", "correct horse"):
+        assert phi not in logged

@@ -43,7 +43,7 @@ def test_evidence_paths_that_leave_the_evidence_directory_get_404(
         f"/evidence/{claim.attempt_id}/screenshot",
         f"/evidence/{linked.attempt_id}/screenshot",
         f"/evidence/{claim.attempt_id}/..%2f..%2f..%2fetc%2fpasswd",
-        f"/evidence/..%2f..%2fetc%2fpasswd/screenshot",
+        "/evidence/..%2f..%2fetc%2fpasswd/screenshot",
         f"/evidence/{claim.attempt_id}/%2e%2e",
         f"/evidence/{claim.attempt_id}/passwd",
         "/static/..%2freview%2fapp.py",

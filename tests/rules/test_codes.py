@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from portalbot.rules import CodeKind, CodeTable, Family, MinutePath
+from portalbot.rules import CodeKind, CodeTable, Family, MinutePath, RuleContext
 
 
 def test_default_table_is_medicare() -> None:
@@ -47,3 +47,31 @@ def test_readme_lists_every_rule() -> None:
     for rule in rules.RULES.values():
         assert f"| {rule.rule} | {rule.severity} |" in readme
     assert len(rules.RULES) == 41
+
+
+def test_exclusions_are_found_on_service_lines_too(ctx: RuleContext) -> None:
+    from portalbot.rules import evaluate
+
+    from .conftest import build, line
+
+    verdict = evaluate(build(service_lines=[line("99490"), line("99427", dos="2026-10-30"),
+                                            line("G0556", dos="2026-10-29")]), ctx)
+    found = {(f.rule, f.field) for f in verdict.errors}
+    assert ("CCM-EXCL-04", "service_lines[1].code") in found
+    assert ("CCM-EXCL-05", "service_lines[2].code") in found
+
+
+def test_care_plan_oversight_is_a_warning(ctx: RuleContext) -> None:
+    from portalbot.rules import evaluate
+
+    from .conftest import build
+
+    verdict = evaluate(build(other_services=[{"code": "G0181", "date": "2026-10-03"}]), ctx)
+    assert verdict.billable
+    assert [f.rule for f in verdict.warnings] == ["CCM-EXCL-07"]
+
+
+def test_module_docstring_table_matches_the_rule_data() -> None:
+    from portalbot.rules import checks
+
+    assert checks.docstring_rules(checks.__doc__ or "") == checks.RULES

@@ -80,3 +80,10 @@ def test_unreadable_cms_file_is_a_config_error(tmp_path: Path) -> None:
         IcdCodeSet.from_cms_file(bad, release="X")
     with pytest.raises(ConfigError):
         IcdCodeSet.from_cms_file(tmp_path / "missing.txt", release="X")
+
+
+def test_malformed_diagnosis_is_not_echoed(ctx: RuleContext) -> None:
+    verdict = evaluate(build(diagnoses=["E11.9", "I10", "Zelda Q"]), ctx)
+    [finding] = [f for f in verdict.findings if f.rule == "CCM-ELIG-02"]
+    assert "Zelda" not in finding.message
+    assert finding.field == "diagnoses[2]" and ctx.icd.release in finding.message

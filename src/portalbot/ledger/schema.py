@@ -109,6 +109,26 @@ payers = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# One row per live browser session: the per-account session limit, across processes.
+session_slots = sa.Table(
+    "session_slots",
+    metadata,
+    sa.Column("payer_id", sa.String(64), primary_key=True),
+    sa.Column("account", sa.String(64), primary_key=True),
+    sa.Column("slot", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("holder", sa.String(64), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Named run locks (one `resubmit` at a time), held until released or expired.
+locks = sa.Table(
+    "locks",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("holder", sa.String(64), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 # --- the review desk (migration 0002) -----------------------------------------------------
 # Reviewers sign in with their own accounts; verdicts and the audit log are append-only, so
 # who verified or flagged what, and who looked at which claim, is never overwritten.

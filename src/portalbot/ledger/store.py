@@ -38,6 +38,11 @@ from portalbot.ledger.states import (
 from portalbot.outcomes import Accepted, Outcome, Pending, Rejected
 
 Clock = Callable[[], datetime]
+OwnerCheck = Callable[[str], bool]
+
+
+def _nobody_dead(_owner: str) -> bool:
+    return False
 
 
 def utcnow() -> datetime:
@@ -81,6 +86,7 @@ class ClaimRecord:
     batch_id: str
     payload: dict[str, Any]
     findings: list[dict[str, Any]]
+    updated_at: datetime
 
     @classmethod
     def from_row(cls, row: Any) -> ClaimRecord:
@@ -93,6 +99,7 @@ class ClaimRecord:
             reason=m["reason"], attempt_count=m["attempt_count"],
             next_attempt_at=_aware(m["next_attempt_at"]), batch_id=m["batch_id"],
             payload=m["payload"], findings=m["findings"],
+            updated_at=_aware(m["updated_at"]) or utcnow(),
         )
 
 
@@ -232,7 +239,7 @@ class Ledger:
             if row is None:
                 state = HELD if blocked else QUEUED
                 now = self.clock()
-                pk = tx.execute(
+                inserted = tx.execute(
                     schema.claims.insert().values(
                         claim_id=claim_id, version=version, payer_id=payer_id,
                         service_month=service_month,
@@ -241,7 +248,9 @@ class Ledger:
                         replaces=replaces, state=state, batch_id=batch_id, payload=payload,
                         findings=findings, created_at=now, updated_at=now,
                     )
-                ).inserted_primary_key[0]
+                ).inserted_primary_key
+                assert inserted is not None
+                pk = int(inserted[0])
                 self._append_event(tx, pk, worker, None, state, "loaded from a claims file")
             else:
                 pk = row._mapping["id"]
@@ -338,15 +347,24 @@ class Ledger:
         payer_ids: Sequence[str] | None = None,
         limit: int = 1,
         lease_s: float = 300.0,
+        dead_owner: OwnerCheck = _nobody_dead,
+        states: Sequence[str] = (QUEUED, FAILED, IN_DOUBT),
     ) -> list[ClaimRecord]:
-        """Take up to ``limit`` queued claims (or failed ones whose retry is due)."""
+        """Take up to ``limit`` claims that are due: queued, a failed one whose retry time
+        has come, or an in_doubt one due for reconciliation.
+
+        A lease held by a worker that is known to be dead (``dead_owner``) is free at once;
+        any other lease is free only when it has expired.
+        """
         now = self.clock()
         c = schema.claims.c
         due = sa.or_(
             c.state == QUEUED,
-            sa.and_(c.state == FAILED, c.next_attempt_at <= now),
+            sa.and_(c.state.in_([FAILED, IN_DOUBT]), c.next_attempt_at <= now),
         )
-        free = sa.or_(c.lease_owner.is_(None), c.lease_expires_at < now)
+        due = sa.and_(due, c.state.in_(list(states)))
+        dead = self._dead_owners(dead_owner)
+        free = sa.or_(c.lease_owner.is_(None), c.lease_expires_at < now, c.lease_owner.in_(dead))
         query = sa.select(c.id).where(due, free).order_by(c.id).limit(limit)
         if batch_id:
             in_batch = sa.select(schema.batch_claims.c.claim_pk).where(
@@ -372,6 +390,19 @@ class Ledger:
                     self._transition(tx, record.pk, FAILED, QUEUED, worker, "retry is due")
         return [self.claim(r.pk) for r in leased]
 
+    def due_count(self, payer_ids: Sequence[str] | None = None) -> int:
+        """How many claims a worker could take now (a cheap check before starting a browser)."""
+        now = self.clock()
+        c = schema.claims.c
+        query = sa.select(sa.func.count()).where(sa.or_(
+            c.state == QUEUED,
+            sa.and_(c.state.in_([FAILED, IN_DOUBT]), c.next_attempt_at <= now),
+        ))
+        if payer_ids is not None:
+            query = query.where(c.payer_id.in_(list(payer_ids)))
+        with self.engine.connect() as connection:
+            return int(connection.execute(query).scalar_one())
+
     def release(self, pk: int, worker: str) -> None:
         with self._tx() as tx:
             tx.execute(
@@ -380,24 +411,149 @@ class Ledger:
                 .values(lease_owner=None, lease_expires_at=None)
             )
 
-    def expire_submissions(self, worker: str) -> list[int]:
-        """Claims left in ``submitting`` by a worker whose lease ran out become in_doubt."""
+    def expire_submissions(self, worker: str, dead_owner: OwnerCheck = _nobody_dead) -> list[int]:
+        """Claims left in ``submitting`` by a worker that died (or whose lease ran out)
+        become in_doubt: the click may or may not have landed."""
         now = self.clock()
         c = schema.claims.c
+        dead = self._dead_owners(dead_owner)
         with self._tx() as tx:
             pks = [
                 row[0]
                 for row in tx.execute(
-                    sa.select(c.id).where(c.state == SUBMITTING, c.lease_expires_at < now)
+                    sa.select(c.id).where(
+                        c.state == SUBMITTING,
+                        sa.or_(c.lease_expires_at < now, c.lease_owner.in_(dead)),
+                    )
                 ).all()
             ]
             for pk in pks:
                 self._transition(
                     tx, pk, SUBMITTING, IN_DOUBT, worker,
                     "the worker stopped between the submit click and its outcome",
-                    lease_owner=None, lease_expires_at=None,
+                    lease_owner=None, lease_expires_at=None, next_attempt_at=now,
                 )
         return pks
+
+    def renew(self, pk: int, worker: str, lease_s: float = 300.0) -> None:
+        """Extend this worker's lease; LedgerError when it has lost it."""
+        with self._tx() as tx:
+            result = tx.execute(
+                schema.claims.update()
+                .where(schema.claims.c.id == pk, schema.claims.c.lease_owner == worker)
+                .values(lease_expires_at=self.clock() + timedelta(seconds=lease_s))
+            )
+            if result.rowcount != 1:
+                raise LedgerError("the claim's lease is held by another worker")
+
+    def postpone(self, pk: int, worker: str, until: datetime) -> None:
+        """Leave a leased claim in its state, due again at ``until``."""
+        with self._tx() as tx:
+            tx.execute(
+                schema.claims.update()
+                .where(schema.claims.c.id == pk, schema.claims.c.lease_owner == worker)
+                .values(next_attempt_at=until, lease_owner=None, lease_expires_at=None)
+            )
+
+    def _dead_owners(self, dead_owner: OwnerCheck) -> list[str]:
+        with self.engine.connect() as connection:
+            owners = {
+                row[0]
+                for query in (
+                    sa.select(schema.claims.c.lease_owner).distinct(),
+                    sa.select(schema.session_slots.c.holder).distinct(),
+                    sa.select(schema.locks.c.holder).distinct(),
+                )
+                for row in connection.execute(query).all()
+                if row[0]
+            }
+        return [owner for owner in owners if dead_owner(owner)]
+
+    # --- shared limits: session slots, submit pacing, run locks -----------------------------
+    def acquire_session_slot(
+        self, payer_id: str, account: str, limit: int, holder: str, *,
+        ttl_s: float = 900.0, dead_owner: OwnerCheck = _nobody_dead,
+    ) -> int | None:
+        """A slot number below ``limit`` for one more browser session, or None when full."""
+        now = self.clock()
+        dead = self._dead_owners(dead_owner)
+        t = schema.session_slots
+        with self._tx() as tx:
+            tx.execute(t.delete().where(
+                t.c.payer_id == payer_id, t.c.account == account,
+                sa.or_(t.c.expires_at < now, t.c.holder.in_(dead)),
+            ))
+            taken = {row[0] for row in tx.execute(
+                sa.select(t.c.slot).where(t.c.payer_id == payer_id, t.c.account == account)
+            ).all()}
+            free = next((n for n in range(limit) if n not in taken), None)
+            if free is not None:
+                tx.execute(t.insert().values(
+                    payer_id=payer_id, account=account, slot=free, holder=holder,
+                    expires_at=now + timedelta(seconds=ttl_s),
+                ))
+        return free
+
+    def release_session_slot(self, payer_id: str, account: str, slot: int, holder: str) -> None:
+        t = schema.session_slots
+        with self._tx() as tx:
+            tx.execute(t.delete().where(
+                t.c.payer_id == payer_id, t.c.account == account, t.c.slot == slot,
+                t.c.holder == holder,
+            ))
+
+    def take_submit_turn(self, payer_id: str, min_interval_s: float) -> float:
+        """Claim the payer's next submission turn; returns seconds to wait (0: go now)."""
+        now = self.clock()
+        p = schema.payers
+        with self._tx() as tx:
+            self._ensure_payer(tx, payer_id)
+            last = _aware(tx.execute(
+                sa.select(p.c.last_submit_at).where(p.c.payer_id == payer_id)
+            ).scalar_one())
+            if last is not None and (now - last).total_seconds() < min_interval_s:
+                return min_interval_s - (now - last).total_seconds()
+            tx.execute(p.update().where(p.c.payer_id == payer_id).values(last_submit_at=now))
+        return 0.0
+
+    def try_lock(
+        self, name: str, holder: str, *, ttl_s: float = 3600.0,
+        dead_owner: OwnerCheck = _nobody_dead,
+    ) -> bool:
+        now = self.clock()
+        dead = self._dead_owners(dead_owner)
+        t = schema.locks
+        with self._tx() as tx:
+            tx.execute(t.delete().where(
+                t.c.name == name, sa.or_(t.c.expires_at < now, t.c.holder.in_(dead))
+            ))
+            if tx.execute(sa.select(t.c.holder).where(t.c.name == name)).first():
+                return False
+            tx.execute(t.insert().values(
+                name=name, holder=holder, expires_at=now + timedelta(seconds=ttl_s)
+            ))
+        return True
+
+    def unlock(self, name: str, holder: str) -> None:
+        t = schema.locks
+        with self._tx() as tx:
+            tx.execute(t.delete().where(t.c.name == name, t.c.holder == holder))
+
+    def backup(self, target: Path) -> None:
+        """An online copy of a SQLite ledger (PostgreSQL: use pg_dump)."""
+        if self.engine.dialect.name != "sqlite":
+            raise LedgerError("backup copies SQLite ledgers; for PostgreSQL use pg_dump")
+        import sqlite3
+
+        target.parent.mkdir(parents=True, exist_ok=True)
+        destination = sqlite3.connect(target)
+        try:
+            with self.engine.connect() as connection:
+                source = connection.connection.driver_connection
+                source.backup(destination)  # type: ignore[union-attr]
+        finally:
+            destination.close()
+        target.chmod(0o600)
 
     # --- attempts and outcomes ---------------------------------------------------------
     def begin_attempt(self, pk: int, worker: str, kind: str = "submit") -> str:
@@ -448,6 +604,7 @@ class Ledger:
         expected_state: str,
         reason: str,
         evidence: Evidence = Evidence(),
+        retries: int = 0,
     ) -> ClaimRecord:
         fields: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
         if isinstance(outcome, Accepted):
@@ -465,7 +622,9 @@ class Ledger:
                 attempt_id=attempt_id, evidence=evidence.screenshot, **fields,
             )
             if attempt_id:
-                self._finish_attempt(tx, attempt_id, outcome.state, outcome.summary, evidence)
+                self._finish_attempt(
+                    tx, attempt_id, outcome.state, outcome.summary, evidence, retries
+                )
             return self._get(tx, pk)
 
     def record_failure(

@@ -177,7 +177,10 @@ def create_app(engine: sa.Engine, config: ReviewConfig) -> Starlette:
         token = request.cookies.get(config.session_cookie)
         if not token or len(token) > 128:
             return None
-        return await db(store.touch_session, engine, auth.token_digest(token), now())  # type: ignore[no-any-return]
+        session: store.Session | None = await db(
+            store.touch_session, engine, auth.token_digest(token), now()
+        )
+        return session
 
     def same_origin(request: Request) -> bool:
         origin = request.headers.get("origin")

@@ -102,11 +102,9 @@ def review_group(ctx: click.Context, host: str, port: int, tls_cert: Path | None
         click.echo("portalbot: no reviewers yet; add one with `portalbot review user add NAME`",
                    err=True)
     secure = tls_cert is not None or behind_tls_proxy
-    hosts: tuple[str, ...] | None
-    if is_loopback(host):
-        hosts = LOOPBACK_HOSTS
-    else:
-        hosts = tuple(h.lower() for h in allowed_hosts) or None
+    # Loopback answers only to loopback names (DNS rebinding); elsewhere the operator's list.
+    off_loopback = tuple(h.lower() for h in allowed_hosts) or None
+    hosts = LOOPBACK_HOSTS if is_loopback(host) else off_loopback
     config = ReviewConfig(
         evidence_dir=settings.resolved_evidence_dir, secure_cookies=secure, hsts=secure,
         allowed_hosts=hosts,
@@ -189,6 +187,7 @@ def user_disable(ctx: click.Context, name: str) -> None:
 @user_group.command("list")
 @click.pass_context
 def user_list(ctx: click.Context) -> None:
+    """The reviewers, one a line."""
     for reviewer in store.reviewers(_ledger(_settings(ctx)).engine):
         click.echo(f"{reviewer.name}{'  (disabled)' if reviewer.disabled else ''}")
 
@@ -204,7 +203,13 @@ def user_list(ctx: click.Context) -> None:
 def report_command(ctx: click.Context, batch_id: str, out_path: Path, fmt: str,
                    screenshots: str) -> None:
     """Write a report of batch BATCH_ID for people without the review app."""
-    from portalbot.report import UnknownBatch, render_csv, render_html, write_report
+    from portalbot.report import (
+        UnknownBatch,
+        audit_report,
+        render_csv,
+        render_html,
+        write_report,
+    )
 
     settings = _settings(ctx)
     ledger = _ledger(settings)
@@ -221,5 +226,6 @@ def report_command(ctx: click.Context, batch_id: str, out_path: Path, fmt: str,
         write_report(out_path, text)
     except OSError as exc:
         _fail(f"cannot write {out_path}: {exc.strerror}", EXIT_USAGE)
+    audit_report(ledger, batch_id, fmt)
     click.echo(f"portalbot: report of {len(ledger.claims_in_batch(batch_id))} claims written to "
                f"{out_path} (owner-only)", err=True)

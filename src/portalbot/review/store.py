@@ -28,6 +28,7 @@ NO_VERDICT = "none"
 
 SESSION_IDLE = timedelta(minutes=30)
 SESSION_MAX = timedelta(hours=12)
+SESSION_TOUCH = timedelta(minutes=1)
 
 
 class ReviewError(PortalbotError):
@@ -63,13 +64,12 @@ def add_reviewer(engine: sa.Engine, name: str, password_hash: str, now: datetime
         ).first()
         if exists:
             raise ReviewError(f"a reviewer named {name!r} already exists")
-        return int(
-            tx.execute(
-                schema.reviewers.insert().values(
-                    name=name, password_hash=password_hash, created_at=now
-                )
-            ).inserted_primary_key[0]
+        result = tx.execute(
+            schema.reviewers.insert().values(name=name, password_hash=password_hash, created_at=now)
         )
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
 
 
 def set_password(engine: sa.Engine, name: str, password_hash: str) -> None:
@@ -137,24 +137,30 @@ def create_session(
 
 
 def touch_session(engine: sa.Engine, token_hash: str, now: datetime) -> Session | None:
-    """The live session for a token, or None (expired sessions are deleted on sight)."""
+    """The live session for a token, or None (expired sessions are deleted on sight).
+
+    ``last_seen_at`` is written at most once a minute, so browsing is mostly reads and
+    does not queue behind the workers for SQLite's write lock.
+    """
     s, r = schema.review_sessions, schema.reviewers
-    with engine.begin() as tx:
-        row = tx.execute(
+    with engine.connect() as connection:
+        row = connection.execute(
             sa.select(s, r.c.name, r.c.disabled)
             .join(r, r.c.id == s.c.reviewer_id)
             .where(s.c.token_hash == token_hash)
         ).first()
-        if row is None:
-            return None
-        m = row._mapping
-        created, seen = _aware(m["created_at"]), _aware(m["last_seen_at"])
-        assert created is not None and seen is not None
-        if m["disabled"] or now - seen > SESSION_IDLE or now - created > SESSION_MAX:
-            tx.execute(s.delete().where(s.c.token_hash == token_hash))
-            return None
-        tx.execute(s.update().where(s.c.token_hash == token_hash).values(last_seen_at=now))
-        return Session(token_hash, m["reviewer_id"], m["name"], m["csrf_token"])
+    if row is None:
+        return None
+    m = row._mapping
+    created, seen = _aware(m["created_at"]), _aware(m["last_seen_at"])
+    assert created is not None and seen is not None
+    if m["disabled"] or now - seen > SESSION_IDLE or now - created > SESSION_MAX:
+        delete_session(engine, token_hash)
+        return None
+    if now - seen >= SESSION_TOUCH:
+        with engine.begin() as tx:
+            tx.execute(s.update().where(s.c.token_hash == token_hash).values(last_seen_at=now))
+    return Session(token_hash, m["reviewer_id"], m["name"], m["csrf_token"])
 
 
 def delete_session(engine: sa.Engine, token_hash: str) -> None:

@@ -82,7 +82,138 @@ class RuleInfo(NamedTuple):
     source: str
 
 
-def _rules_from_docstring(doc: str) -> dict[str, RuleInfo]:
+_RULE_LIST: tuple[RuleInfo, ...] = (
+    RuleInfo("CCM-TIME-01", "warning",
+             "face-to-face time entry excluded from CCM minutes",
+             "MLN909188 (2024); CMS CCM FAQ"),
+    RuleInfo("CCM-TIME-02", "warning",
+             "time entry before the consent date excluded",
+             "MLN909188 (2024)"),
+    RuleInfo("CCM-TIME-03", "warning",
+             "time entry outside the service month excluded",
+             "MLN909188; CY2020 PFS final rule"),
+    RuleInfo("CCM-TIME-04", "warning",
+             "time entry during an inpatient stay on the claim excluded",
+             "CMS CCM FAQ"),
+    RuleInfo("CCM-TIME-05", "warning",
+             "counted time on the day of another billed service (count no minute twice)",
+             "MLN909188 (2024); CMS CCM FAQ"),
+    RuleInfo("CCM-TIME-06", "warning",
+             "identical time entries (probably logged twice)",
+             "MLN909188 (2024)"),
+    RuleInfo("CCM-CODE-01", "error",
+             "claimed codes/units need more counted minutes than the month has",
+             "CY2020, CY2022 PFS final rules; MLN909188"),
+    RuleInfo("CCM-CODE-02", "error",
+             "no CCM code on the claim",
+             "MLN909188"),
+    RuleInfo("CCM-CODE-03", "error",
+             "complex CCM without moderate/high MDM and a care plan established or revised that month",
+             "CY2020 PFS final rule; MLN909188"),
+    RuleInfo("CCM-CODE-04", "error",
+             "units above the code's monthly limit (base once; 99439 at most 2)",
+             "CY2020, CY2022 PFS final rules"),
+    RuleInfo("CCM-EXCL-01", "error",
+             "complex (99487/99489) with non-complex (99490/99439)",
+             "MLN909188 (2024)"),
+    RuleInfo("CCM-EXCL-02", "error",
+             "99491/99437 with 99490, 99439, 99487 or 99489",
+             "CY2022 PFS final rule; MLN909188"),
+    RuleInfo("CCM-EXCL-03", "error",
+             "add-on without its own base on the claim",
+             "CPT add-on convention; MLN909188"),
+    RuleInfo("CCM-EXCL-04", "error",
+             "CCM with principal care management 99424-99427",
+             "CY2022 PFS final rule; AAFP"),
+    RuleInfo("CCM-EXCL-05", "error",
+             "CCM with advanced primary care management G0556-G0558",
+             "CY2025 PFS final rule"),
+    RuleInfo("CCM-EXCL-06", "error",
+             "another CCM claim for the same patient-month (batch or ledger)",
+             "MLN909188 (one practitioner per month)"),
+    RuleInfo("CCM-EXCL-07", "warning",
+             "CCM with G0181/G0182 or ESRD monthly services 90951-90970",
+             "MLN909188 (2015)"),
+    RuleInfo("CCM-ELIG-01", "error",
+             "fewer than two distinct chronic conditions (one → suggests PCM)",
+             "MLN909188; CMS Chronic Conditions Warehouse"),
+    RuleInfo("CCM-ELIG-02", "error",
+             "diagnosis not a valid, billable ICD-10-CM code (names the release)",
+             "HIPAA code sets; CMS ICD-10-CM files"),
+    RuleInfo("CCM-ELIG-03", "error",
+             "no initiating visit",
+             "MLN909188; CMS CCM FAQ"),
+    RuleInfo("CCM-ELIG-04", "error",
+             "initiating visit more than 12 months before CCM began",
+             "MLN909188; CMS CCM FAQ"),
+    RuleInfo("CCM-CONSENT-01", "error",
+             "consent not documented",
+             "MLN909188"),
+    RuleInfo("CCM-CONSENT-02", "error",
+             "consent obtained after the service month",
+             "MLN909188"),
+    RuleInfo("CCM-CONSENT-03", "error",
+             "consent revoked before the service month",
+             "MLN909188; CMS CCM FAQ"),
+    RuleInfo("CCM-PLAN-01", "error",
+             "no comprehensive care plan",
+             "MLN909188"),
+    RuleInfo("CCM-PLAN-02", "warning",
+             "a required care-plan element is missing (one finding each)",
+             "MLN909188 (care plan elements)"),
+    RuleInfo("CCM-PLAN-03", "warning",
+             "care plan not shared with the patient",
+             "MLN909188"),
+    RuleInfo("CCM-PLAN-04", "warning",
+             "care plan not reviewed within the 12 months before the month's end",
+             "MLN909188"),
+    RuleInfo("CCM-CLAIM-01", "error",
+             "NPI fails the check digit",
+             "CMS NPI standard (Luhn over 80840)"),
+    RuleInfo("CCM-CLAIM-02", "error",
+             "tax ID malformed",
+             "CMS-1500 box 25 / X12 837P"),
+    RuleInfo("CCM-CLAIM-03", "error",
+             "diagnosis pointer outside the diagnosis list",
+             "CMS-1500 box 24E"),
+    RuleInfo("CCM-CLAIM-04", "error",
+             "more than 4 diagnosis pointers on a line",
+             "CMS-1500 box 24E"),
+    RuleInfo("CCM-CLAIM-05", "error",
+             "more than 12 diagnoses",
+             "CMS-1500 box 21"),
+    RuleInfo("CCM-CLAIM-06", "error",
+             "units below 1",
+             "CMS-1500 box 24G"),
+    RuleInfo("CCM-CLAIM-07", "error",
+             "charge not positive",
+             "CMS-1500 box 24F"),
+    RuleInfo("CCM-CLAIM-08", "error",
+             "duplicate service lines",
+             "claims processing practice"),
+    RuleInfo("CCM-CLAIM-09", "error",
+             "date of service outside the service month",
+             "MLN909188"),
+    RuleInfo("CCM-CLAIM-10", "error",
+             "date of service before the counted minutes reached the code's threshold",
+             "CMS CCM FAQ; CY2020 PFS"),
+    RuleInfo("CCM-CLAIM-11", "error",
+             "service month in the future",
+             "MLN909188"),
+    RuleInfo("CCM-CLAIM-12", "warning",
+             "date of service more than 12 months ago (timely filing)",
+             "42 CFR 424.44"),
+    RuleInfo("CCM-CLAIM-13", "warning",
+             "place of service not the billing location's usual code",
+             "CMS POS code set"),
+)
+RULES: dict[str, RuleInfo] = {rule.rule: rule for rule in _RULE_LIST}
+"""Every rule id with its severity, summary and source; the module docstring shows the same
+table (a test keeps them equal) so it can be read without running anything."""
+
+
+def docstring_rules(doc: str) -> dict[str, RuleInfo]:
+    """The rule table as written in a docstring (for the test that keeps the two equal)."""
     rules = {}
     for line in doc.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -90,10 +221,6 @@ def _rules_from_docstring(doc: str) -> dict[str, RuleInfo]:
             severity: Severity = "error" if cells[1] == "error" else "warning"
             rules[cells[0]] = RuleInfo(cells[0], severity, cells[2], cells[3])
     return rules
-
-
-RULES: dict[str, RuleInfo] = _rules_from_docstring(__doc__ or "")
-"""Every rule id with its severity, summary and source (the table above is the source)."""
 
 
 def _finding(rule: str, field: str, message: str) -> Finding:
@@ -125,8 +252,15 @@ class Analysis:
         return format_code_sets(self.supported)
 
 
+@lru_cache(maxsize=256)
+def month_bounds(service_month: str) -> tuple[date, date]:
+    """First and last day of a "YYYY-MM" month (claims of a batch share a few months)."""
+    year, month = int(service_month[:4]), int(service_month[5:7])
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
 def analyse(claim: Claim, table: CodeTable) -> Analysis:
-    start, end = claim.month_start, claim.month_end
+    start, end = month_bounds(claim.service_month)
     count = count_minutes(claim, start, end)
     complexity_ok = complexity_holds(claim, start, end)
     first_line: dict[str, int] = {}
@@ -294,8 +428,24 @@ def check_ccm_combinations(claim: Claim, a: Analysis, ctx: RuleContext) -> Itera
                 f"{ccm.base} or remove {code}")
 
 
+_EXCLUDED_CODES: dict[int, tuple[CodeTable, frozenset[str]]] = {}
+
+
+def _excluded_codes(table: CodeTable) -> frozenset[str]:
+    """Every code of every exclusion group: most claims have none, so check that first."""
+    cached = _EXCLUDED_CODES.get(id(table))
+    if cached is None or cached[0] is not table:
+        cached = (table, frozenset().union(*(g.codes for g in table.exclusions)))
+        _EXCLUDED_CODES[id(table)] = cached
+    return cached[1]
+
+
 def check_other_exclusions(claim: Claim, a: Analysis, ctx: RuleContext) -> Iterator[Finding]:
     if not a.claimed:
+        return
+    excluded = _excluded_codes(ctx.code_table)
+    if not any(line.code in excluded for line in claim.service_lines) and \
+            not any(s.code in excluded for s in claim.other_services):
         return
     places = [(f"service_lines[{i}].code", line.code)
               for i, line in enumerate(claim.service_lines)]
@@ -350,7 +500,9 @@ def check_eligibility(claim: Claim, a: Analysis, ctx: RuleContext) -> Iterator[F
         else:
             why = (f"is not in {release}: check the code, or name a newer CMS code file in "
                    "the configuration if it is new")
-        yield _finding("CCM-ELIG-02", f"diagnoses[{i}]", f"diagnosis {code!r} {why}")
+        # A malformed entry could be any text, so only a well-formed code is echoed.
+        label = "the diagnosis" if status is IcdStatus.MALFORMED else f"diagnosis {code!r}"
+        yield _finding("CCM-ELIG-02", f"diagnoses[{i}]", f"{label} {why}")
     visit = claim.initiating_visit
     if visit is None:
         yield _finding(

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 Severity = Literal["error", "warning"]
 
@@ -121,6 +121,9 @@ class CodeTable:
     name: str = "medicare"
     _families: Mapping[Family, tuple[CcmCode, CcmCode]] = field(
         init=False, repr=False, compare=False)
+    derivations: dict[tuple[int, int, bool], Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
+    """Derived code sets by (staff-path, practitioner minutes, complexity): a cache."""
 
     def __post_init__(self) -> None:
         codes = MappingProxyType(dict(self.codes))

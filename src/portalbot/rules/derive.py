@@ -56,6 +56,16 @@ def family_units(family: Family, count: MinuteCount, table: CodeTable, *,
 def derive_code_sets(count: MinuteCount, table: CodeTable, *,
                      complexity_ok: bool) -> tuple[CodeSet, ...]:
     """The largest set of each family the month supports, in the table's family order."""
+    key = (count.staff_path, count.practitioner, complexity_ok)
+    cached = table.derivations.get(key)
+    if cached is None:
+        cached = _derive(count, table, complexity_ok)
+        if len(table.derivations) < 10_000:
+            table.derivations[key] = cached
+    return cached
+
+
+def _derive(count: MinuteCount, table: CodeTable, complexity_ok: bool) -> tuple[CodeSet, ...]:
     sets: list[CodeSet] = []
     for family in table.families:
         base, _ = table.family_codes(family)

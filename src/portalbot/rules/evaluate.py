@@ -38,7 +38,7 @@ class BatchChecker:
                  known_elsewhere: Callable[[str, str, str], Iterable[str]] | None = None):
         self.context = context
         self._known_elsewhere = known_elsewhere
-        self._seen: dict[PatientMonth, set[str]] = {}
+        self._seen: dict[PatientMonth, tuple[str, ...]] = {}
 
     def check(self, claim: Claim) -> Verdict:
         key = claim.patient_month
@@ -48,7 +48,9 @@ class BatchChecker:
             others.update(self._known_elsewhere(*key))
         verdict = _evaluate(claim, self.context, others)
         if claim.frequency != "void":
-            self._seen.setdefault(key, set()).add(claim.claim_id)
+            known = self._seen.get(key, ())
+            if claim.claim_id not in known:
+                self._seen[key] = (*known, claim.claim_id)
         return verdict
 
     @property

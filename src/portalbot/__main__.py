@@ -1,0 +1,5 @@
+"""`python -m portalbot`: the same as the `portalbot` command."""
+
+from portalbot.cli import run
+
+run()

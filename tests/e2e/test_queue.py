@@ -1,0 +1,195 @@
+"""The ledger as a durable work queue: retries, circuits, crashes and many workers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from fixtures.claims.synthetic import synthetic_batch
+from fixtures.portals._common import ControlClient, RunningPortal
+from portalbot import credentials
+from portalbot.adapters import Credentials
+from portalbot.config import PayerSettings, RetrySettings, Settings
+from portalbot.intake import intake
+from portalbot.ledger import Ledger
+from tests.helpers import ACME_LOGIN, ROOT, Runner
+
+pytestmark = pytest.mark.browser
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_a_form_that_answers_503_twice_then_works_is_one_submission_with_the_retries_recorded(
+    runner: Runner, acme: ControlClient, ledger: Ledger
+) -> None:
+    acme.set_faults(fail_next={"path_prefix": "/claims/new", "count": 2})
+    loaded, _summary = runner.submit(synthetic_batch(1))
+
+    (record,) = ledger.claims_in_batch(loaded.batch_id)
+    assert record.state == "accepted"
+    assert len(acme.submissions()) == 1
+    (attempt,) = [a for a in ledger.attempts(record.pk) if a["kind"] == "submit"]
+    assert attempt["retries"] == 2
+
+
+def test_a_portal_down_for_good_ends_failed_then_needs_human_and_never_accepted(
+    tmp_path: Path, acme_server: RunningPortal, acme: ControlClient
+) -> None:
+    clock = Clock()
+    settings = Settings(
+        data_dir=tmp_path, payers={"acme": PayerSettings(base_url=acme_server.base_url)},
+        retry=RetrySettings(in_place_attempts=2, in_place_wait_s=0, max_attempts=2, backoff_s=600),
+    )
+    ledger = Ledger.open(settings.resolved_ledger_url, clock=clock)
+    runner = Runner(settings, ledger, ACME_LOGIN)
+    acme.set_faults(maintenance=True)
+
+    loaded, _ = runner.submit(synthetic_batch(1))
+    (record,) = ledger.claims_in_batch(loaded.batch_id)
+    assert record.state == "failed"
+    assert record.next_attempt_at == clock.now + timedelta(seconds=600)
+
+    assert runner.run().results == []  # not due yet: nothing is sent
+    clock.now += timedelta(seconds=601)
+    runner.run()
+
+    record = ledger.claim(record.pk)
+    assert record.state == "needs_human"
+    assert acme.submissions() == []
+    assert [e["to_state"] for e in ledger.events(record.pk)] == [
+        "queued", "failed", "queued", "needs_human",
+    ]
+
+
+def test_authentication_failures_pause_the_payer_until_a_person_resumes_it(
+    settings: Settings, ledger: Ledger, acme: ControlClient
+) -> None:
+    wrong = Runner(settings, ledger, Credentials(ACME_LOGIN.username, "wrong-password"))
+    for _ in range(3):
+        loaded, summary = wrong.submit(synthetic_batch(2))
+        assert "acme" in summary.blocked_payers
+
+    right = Runner(settings, ledger, ACME_LOGIN)
+    summary = right.run()
+    assert "paused" in summary.blocked_payers["acme"]
+    assert acme.submissions() == []
+    # Only the first run tried to sign in; the account was never pushed towards lock-out.
+    acme.set_account(ACME_LOGIN.username, ACME_LOGIN.password)
+
+    ledger.resume_payer("acme")
+    right.run()
+    assert {r.state for r in ledger.claims_in_batch(loaded.batch_id)} == {"accepted"}
+    assert len(acme.submissions()) == 2
+
+
+# --- crashes: worker processes killed at the portal's pause points -------------------------
+
+def _worker(tmp_path: Path, portal: RunningPortal, ledger_url: str, *args: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PORTALBOT_PAYER_ACME_BASE_URL": portal.base_url,
+           "PORTALBOT_LEDGER_URL": ledger_url}
+    return subprocess.Popen(
+        [sys.executable, "-m", "portalbot", "--data-dir", str(tmp_path / "data"),
+         "worker", "--until-empty", *args],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+
+
+def _one_submission_per_claim(acme: ControlClient, ledger: Ledger, batch_id: str) -> None:
+    records = ledger.claims_in_batch(batch_id)
+    per_key = Counter(s["patient_account_number"] for s in acme.submissions())
+    assert {r.state for r in records} == {"accepted"}, Counter(r.state for r in records)
+    assert {r.portal_key: per_key[r.portal_key] for r in records} == {
+        r.portal_key: 1 for r in records
+    }
+    assert sum(per_key.values()) == len(records)
+
+
+@pytest.fixture
+def keyring_login(acme: ControlClient) -> Iterator[None]:
+    credentials.store("acme", "default", ACME_LOGIN)
+    yield
+    credentials.delete("acme", "default")
+
+
+def test_workers_killed_at_every_stage_leave_exactly_one_submission_per_claim(
+    tmp_path: Path, settings: Settings, ledger: Ledger, acme_server: RunningPortal,
+    acme: ControlClient, keyring_login: None,
+) -> None:
+    loaded = intake(ledger, settings, synthetic_batch(12, prefix="CRASH"))
+    url = settings.resolved_ledger_url
+    # Killed while signing in, while the form loads (before the write-ahead intent), with
+    # the submission parked before the portal stores it, and after it stored it.
+    for point in ("login", "claim_form", "before_store", "after_store", "after_store"):
+        acme.arm_pause(point)
+        worker = _worker(tmp_path, acme_server, url)
+        acme.wait_parked(point, timeout=60)
+        worker.kill()
+        worker.wait()
+        acme.release(point)
+
+    survivor = _worker(tmp_path, acme_server, url)
+    _out, stderr = survivor.communicate(timeout=300)
+    assert survivor.returncode == 0, stderr.decode()[-2000:]
+    _one_submission_per_claim(acme, ledger, loaded.batch_id)
+    in_doubt = [r for r in ledger.claims_in_batch(loaded.batch_id)
+                if any(e["to_state"] == "in_doubt" for e in ledger.events(r.pk))]
+    assert len(in_doubt) >= 3  # the three kills after the intent was committed
+    with ledger.engine.connect() as connection:
+        assert connection.execute(sa.text("PRAGMA integrity_check")).scalar() == "ok"
+
+
+# --- many workers on PostgreSQL --------------------------------------------------------------
+
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    try:
+        admin = sa.create_engine(POSTGRES.replace("postgresql://", "postgresql+psycopg://"),
+                                 isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            name = f"portalbot_{uuid.uuid4().hex[:12]}"
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the server means "skip"
+        if os.environ.get("PORTALBOT_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required here but did not answer: {type(exc).__name__}")
+        pytest.skip(f"no PostgreSQL server at 127.0.0.1:5432 ({type(exc).__name__})")
+    yield POSTGRES.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.mark.postgres
+def test_three_workers_on_postgresql_submit_each_of_60_claims_exactly_once(
+    tmp_path: Path, settings: Settings, acme_server: RunningPortal, acme: ControlClient,
+    keyring_login: None, postgres_url: str,
+) -> None:
+    ledger = Ledger.open(postgres_url)
+    loaded = intake(ledger, settings, synthetic_batch(60, prefix="PG"))
+    workers = [_worker(tmp_path, acme_server, postgres_url) for _ in range(3)]
+    for worker in workers:
+        _out, stderr = worker.communicate(timeout=600)
+        assert worker.returncode == 0, stderr.decode()[-2000:]
+
+    _one_submission_per_claim(acme, ledger, loaded.batch_id)
+    workers_used = {e["worker"] for r in ledger.claims_in_batch(loaded.batch_id)
+                    for e in ledger.events(r.pk) if e["to_state"] == "submitting"}
+    assert len(workers_used) == 3
+    ledger.close()
