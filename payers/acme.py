@@ -10,6 +10,7 @@ submission. Only the "Claim submitted" page with a confirmation number is an acc
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import ClassVar
 
 from playwright.async_api import Locator, Page
@@ -25,7 +26,7 @@ from portalbot.errors import (
     SessionExpired,
     SubmissionUncertain,
 )
-from portalbot.outcomes import Accepted, Duplicate, Outcome, Rejected
+from portalbot.outcomes import Accepted, Denied, Duplicate, Outcome, Paid, Rejected
 
 MEMBER_ID = re.compile(r"^ACM\d{9}$")
 CONFIRMATION = re.compile(r"^ACM-\d{6}-\d{6}$")
@@ -84,6 +85,7 @@ class AcmeAdapter(PortalAdapter):
     form_model = AcmeForm
     max_sessions_per_account = 4
     history_searchable = True
+    status_checkable = True
     cases: ClassVar[tuple[Case, ...]] = (
         Case(DEMO, "NORTHSIDE-2026-10-000101", "accepted"),
         Case(DEMO, "NORTHSIDE-2026-10-000106", "accepted"),
@@ -252,13 +254,17 @@ class AcmeAdapter(PortalAdapter):
             payer_id=self.payer_id, step="read_outcome",
         )
 
-    async def _read_confirmation(self, page: Page) -> Outcome:
-        summary = {
+    async def _summary(self, page: Page) -> dict[str, str]:
+        """The claim page's term/definition list, read as a person reads it."""
+        return {
             (await term.inner_text()).strip(): (
                 await term.locator("xpath=following-sibling::dd[1]").inner_text()
             ).strip()
             for term in await page.get_by_role("term").all()
         }
+
+    async def _read_confirmation(self, page: Page) -> Outcome:
+        summary = await self._summary(page)
         number = summary.get("Confirmation number", "")
         if not CONFIRMATION.match(number):
             raise SubmissionUncertain(
@@ -266,6 +272,26 @@ class AcmeAdapter(PortalAdapter):
                 payer_id=self.payer_id, step="read_outcome",
             )
         return Accepted(confirmation=number)
+
+    # --- later verdicts ------------------------------------------------------------------
+    async def check_status(self, page: Page, reference: str) -> Outcome:
+        await self._goto(page, f"/claims/{reference}")
+        summary = await self._summary(page)
+        if summary.get("Confirmation number") != reference:
+            raise AdapterError("the claim page shows another claim", payer_id=self.payer_id,
+                               step="check_status")
+        status = summary.get("Status", "")
+        if status == "Accepted":
+            return Accepted(confirmation=reference)
+        if status == "Paid":
+            return Paid(amount=Decimal(summary.get("Paid amount", "0")))
+        code, _, text = summary.get("Denial reason", "").partition(":")
+        if status == "Denied":
+            return Denied(text.strip() or status, reason_code=code.strip() or None)
+        if status == "Rejected":
+            return Rejected(text.strip() or status, reason_code=code.strip() or None)
+        raise AdapterError(f"unknown claim status {status!r}", payer_id=self.payer_id,
+                           step="check_status")
 
     # --- claim history ------------------------------------------------------------------
     async def find_submission(self, page: Page, portal_key: str) -> Outcome | None:

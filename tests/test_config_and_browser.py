@@ -38,7 +38,7 @@ def test_a_password_in_the_config_file_is_refused(tmp_path: Path) -> None:
 
 
 class _NoBundledChromium:
-    class chromium:  # noqa: N801 - mimics playwright.chromium
+    class chromium:  # mimics playwright.chromium
         executable_path = "/nonexistent/playwright/chrome"
 
 

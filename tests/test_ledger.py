@@ -25,7 +25,7 @@ def _enqueue(ledger: Ledger, claim_id: str = "C-1", version: int = 1) -> int:
 
 
 def _accept(ledger: Ledger, pk: int) -> None:
-    (leased,) = ledger.lease("w1")
+    ledger.lease("w1")
     attempt = ledger.begin_attempt(pk, "w1")
     ledger.mark_submitting(pk, attempt, "w1", account="default")
     ledger.record_outcome(pk, attempt, "w1", Accepted("ACM-1"), expected_state="submitting",

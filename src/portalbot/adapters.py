@@ -80,6 +80,7 @@ class PortalAdapter(ABC):
     min_interval_s: ClassVar[float] = 0.0
     history_searchable: ClassVar[bool] = False
     history_settle_s: ClassVar[float] = 0.0
+    status_checkable: ClassVar[bool] = False
     working: ClassVar[bool] = True
     broken_reason: ClassVar[str | None] = None
     cases: ClassVar[tuple[Case, ...]] = ()

@@ -51,7 +51,7 @@ def find_chromium(playwright: Playwright, settings: BrowserSettings) -> Path | N
         return Path(settings.executable_path)
     try:
         bundled = Path(playwright.chromium.executable_path)
-    except Exception:
+    except Exception:  # noqa: BLE001 - Playwright raises when its build is absent
         bundled = None
     if bundled is not None and bundled.exists():
         return None
@@ -164,10 +164,10 @@ class SessionPool:
             session.tracing = False
 
     async def _discard(self, session: PortalSession) -> None:
-        try:
+        with suppress(Exception):  # closing a broken context must not mask the cause
             await session.context.close()
-        except Exception:
-            pass
+        if session.slot is not None and self._release_slot:
+            await self._release_slot(*session.key, session.slot)
 
     async def close(self) -> None:
         for pool in self._pools.values():

@@ -190,6 +190,60 @@ def resubmit(ctx: click.Context, payers: tuple[str, ...]) -> None:
     sys.exit(_run_exit_status(summary))
 
 
+@main.command()
+@click.option("--payer", "payers", multiple=True, help="Only these payers (repeatable).")
+@click.option("--accepted-within-days", type=click.FloatRange(0), default=30.0, show_default=True,
+              help="Also re-check accepted claims this recent.")
+@click.pass_context
+def status(ctx: click.Context, payers: tuple[str, ...], accepted_within_days: float) -> None:
+    """Record what each payer now says about pending and recently accepted claims."""
+    settings = _settings(ctx)
+    ledger = _open_ledger(settings)
+    with environment_errors():
+        summary = asyncio.run(Engine(settings, ledger).check_statuses(
+            payer_ids=list(payers) or None, accepted_within_days=accepted_within_days,
+        ))
+    table = Table(title="Status checks")
+    for column in ("claim", "v", "payer", "state now", "detail", "screenshot"):
+        table.add_column(column, overflow="fold")
+    for result in summary.results:
+        table.add_row(result.claim_id, str(result.version), result.payer_id, result.state,
+                      result.detail, result.screenshot or "")
+    out.print(table)
+    sys.exit(_run_exit_status(summary))
+
+
+@main.command()
+@click.option("--payer", "payers", multiple=True, help="Only these payers (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True)
+@click.option("--pending-days", type=click.FloatRange(0), default=14.0, show_default=True,
+              help="List pending claims older than this.")
+@click.pass_context
+def worklist(ctx: click.Context, payers: tuple[str, ...], fmt: str, pending_days: float) -> None:
+    """Claims that need a person, grouped by payer and reason, most urgent first."""
+    from portalbot.worklist import build_worklist, to_csv
+
+    settings = _settings(ctx)
+    ledger = _open_ledger(settings)
+    items = build_worklist(ledger, settings, payer_ids=list(payers) or None,
+                           pending_days=pending_days)
+    if fmt == "csv":
+        click.echo(to_csv(items), nl=False)
+        return
+    table = Table(title=f"Worklist: {len(items)} claims")
+    for column in ("payer", "reason", "claim", "v", "confirmation", "amount", "days left", "detail"):
+        table.add_column(column, overflow="fold")
+    group = None
+    for item in items:
+        if (item.payer_id, item.reason) != group:
+            group = (item.payer_id, item.reason)
+            table.add_section()
+        days = "" if item.days_left is None else str(item.days_left)
+        table.add_row(item.payer_id, item.reason, item.claim_id, str(item.version),
+                      item.confirmation, f"{item.amount:.2f}", days, item.detail)
+    out.print(table)
+
+
 def _stop_on_signal() -> threading.Event:
     """SIGTERM/SIGINT let the current run finish its claims, then stop the loop."""
     stop = threading.Event()
@@ -480,8 +534,10 @@ def evidence_group() -> None:
 def evidence_purge(ctx: click.Context, days: float) -> None:
     """Delete evidence older than the retention period."""
     settings = _settings(ctx)
+    ledger = _open_ledger(settings)
     removed = EvidenceStore(settings.resolved_evidence_dir).purge(days)
-    err.print(f"portalbot: removed evidence of {len(removed)} attempts")
+    ledger.mark_evidence_purged(removed)
+    err.print(f"portalbot: removed evidence of {len(removed)} attempts; the ledger keeps their record")
 
 
 @main.command("browser")

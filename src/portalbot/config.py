@@ -43,6 +43,7 @@ class PayerSettings(_Frozen):
     accounts: tuple[AccountSettings, ...] = (AccountSettings(),)
     max_sessions: int | None = Field(default=None, ge=1)
     min_interval_s: float | None = Field(default=None, ge=0)
+    timely_filing_days: int = Field(default=365, ge=1)
 
     def account_for(self, npi: str, tax_id: str) -> AccountSettings | None:
         return next((a for a in self.accounts if a.may_submit_for(npi, tax_id)), None)

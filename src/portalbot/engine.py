@@ -234,6 +234,97 @@ class Engine:
     def _payers_in_ledger(self) -> list[str]:
         return sorted(set(self.registry))
 
+    # --- later verdicts ----------------------------------------------------------------
+    async def check_statuses(
+        self,
+        *,
+        payer_ids: list[str] | None = None,
+        accepted_within_days: float = 30.0,
+        on_result: Callable[[ClaimResult], None] | None = None,
+    ) -> RunSummary:
+        """Visit each portal's claim status page for pending and recent accepted claims."""
+        summary = RunSummary()
+        since = self.ledger.clock() - timedelta(days=accepted_within_days)
+        candidates = self.ledger.status_candidates(payer_ids, since)
+        if not candidates:
+            return summary
+        async with async_playwright() as playwright:
+            browser = await launch(playwright, self.settings.browser)
+            pool = SessionPool(
+                browser, self.settings.browser,
+                acquire_slot=self._acquire_slot, release_slot=self._release_slot,
+            )
+            try:
+                for record in candidates:
+                    if record.payer_id in summary.blocked_payers:
+                        continue
+                    result = await self._check_one(pool, record, summary)
+                    if result is not None:
+                        summary.results.append(result)
+                        if on_result:
+                            on_result(result)
+            finally:
+                await pool.close()
+                await browser.close()
+        return summary
+
+    async def _check_one(
+        self, pool: SessionPool, record: ClaimRecord, summary: RunSummary
+    ) -> ClaimResult | None:
+        claim = Claim.model_validate(record.payload)
+        register_claim_phi(claim)
+        try:
+            adapter = self._adapter(record.payer_id)
+            account = self._account(record.payer_id, claim)
+            creds = self._creds(record.payer_id, account)
+        except ConfigError as exc:
+            summary.blocked_payers.setdefault(record.payer_id, str(exc))
+            return None
+        if not adapter.status_checkable or not record.confirmation:
+            return None
+        if self.ledger.payer_circuit(record.payer_id)[0]:
+            summary.blocked_payers.setdefault(record.payer_id, "payer is paused")
+            return None
+        try:
+            async with pool.session(
+                adapter, account, lambda page: self._login(adapter, page, creds)
+            ) as session:
+                return await self._read_status(adapter, session.page, record)
+        except AuthenticationError as exc:
+            self.ledger.open_circuit(record.payer_id, f"authentication failed: {exc.message}")
+            summary.blocked_payers.setdefault(record.payer_id, f"authentication failed: {exc.message}")
+        except PortalError as exc:
+            log.warning("status check failed", payer_id=record.payer_id, step=exc.step,
+                        error=type(exc).__name__)
+        return None
+
+    async def _read_status(
+        self, adapter: PortalAdapter, page: Page, record: ClaimRecord
+    ) -> ClaimResult:
+        attempt_id = self.ledger.begin_attempt(record.pk, self.worker, kind="status")
+        reference = record.confirmation or ""
+        try:
+            async for attempt in pre_submit_retry(self.settings, self.sleep):
+                with attempt, portal_boundary(adapter.payer_id, "check_status"):
+                    outcome = await adapter.check_status(page, reference)
+        except PortalError as exc:
+            evidence = await self.evidence.capture(page, attempt_id, "failure")
+            self.ledger.note_attempt(attempt_id, "failed", exc.message, evidence)
+            raise
+        evidence = await self.evidence.capture(page, attempt_id, "status")
+        outcome = _scrubbed(outcome)
+        if outcome.state == record.state:
+            number = getattr(outcome, "payer_claim_number", None)
+            if number and number != record.payer_claim_number:
+                self.ledger.set_payer_claim_number(record.pk, number)
+            self.ledger.note_attempt(attempt_id, "unchanged", outcome.summary, evidence)
+            return self._finish(self.ledger.claim(record.pk), evidence.screenshot)
+        updated = self.ledger.record_outcome(
+            record.pk, attempt_id, self.worker, outcome, expected_state=record.state,
+            reason=f"status check: the payer now says {outcome.state}", evidence=evidence,
+        )
+        return self._finish(updated, evidence.screenshot)
+
     # --- one claim ---------------------------------------------------------------------
     async def process(
         self, pool: SessionPool, record: ClaimRecord, summary: RunSummary, *, dry_run: bool
@@ -363,7 +454,7 @@ class Engine:
             evidence = await self._evidence_with_trace(page, attempt_id, "failure")
             updated = self._payer_failed(record, exc, SUBMITTING, attempt_id, evidence, retries)
             return self._finish(updated, None, submitted=True)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - after the click, anything means unknown
             evidence = await self._evidence_with_trace(page, attempt_id, "in_doubt")
             reason = (
                 exc.message if isinstance(exc, SubmissionUncertain) else
@@ -523,19 +614,23 @@ class Engine:
         return self._credentials[key]
 
     def _filing(self, record: ClaimRecord) -> Filing:
-        frequency = record.frequency
-        if frequency in ("original", "replacement"):
-            earlier = [
-                r for r in self.ledger.versions_of(record.claim_id)
-                if r.version < record.version and r.state in {"accepted", "pending", "paid", "denied"}
-            ]
-            if (earlier and earlier[-1].payer_claim_number) or (earlier and earlier[-1].confirmation):
-                last = earlier[-1]
-                return Filing(
-                    record.portal_key, "replacement",
-                    last.payer_claim_number or last.confirmation,
-                )
-        return Filing(record.portal_key, frequency, record.replaces)  # type: ignore[arg-type]
+        """How to file this version: a correction of a claim the payer accepted goes as a
+        replacement naming the payer's claim number from the ledger; a void names it too;
+        a correction of a claim the payer never accepted goes as a new original."""
+        accepted_before = [
+            r for r in self.ledger.versions_of(record.claim_id)
+            if r.version < record.version and r.state in {"accepted", "pending", "paid", "denied"}
+        ]
+        original = None
+        if accepted_before:
+            last = accepted_before[-1]
+            original = last.payer_claim_number or last.confirmation
+        original = original or record.replaces
+        if record.frequency == "void":
+            return Filing(record.portal_key, "void", original)
+        if original and (accepted_before or record.frequency == "replacement"):
+            return Filing(record.portal_key, "replacement", original)
+        return Filing(record.portal_key, "original", None)
 
     async def _respect_interval(self, adapter: PortalAdapter) -> None:
         """The payer's minimum interval between submissions, shared by every worker."""
@@ -565,7 +660,7 @@ class Engine:
     async def _evidence_with_trace(self, page: Page, attempt_id: str, label: str) -> Evidence:
         try:
             evidence = await self.evidence.capture(page, attempt_id, label)
-        except Exception:
+        except Exception:  # noqa: BLE001 - evidence never changes an outcome
             evidence = Evidence()
         return await self._close_trace(page, attempt_id, evidence, keep=True)
 
@@ -579,7 +674,7 @@ class Engine:
                 self.evidence.seal(path)
                 return Evidence(evidence.screenshot, evidence.html, str(path))
             await page.context.tracing.stop_chunk()
-        except Exception:
+        except Exception:  # noqa: BLE001 - a lost trace never changes an outcome
             pass
         return evidence
 

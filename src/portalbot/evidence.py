@@ -56,12 +56,12 @@ class EvidenceStore:
         try:
             write_private(screenshot, await page.screenshot(full_page=True, timeout=15_000))
             saved_png = str(screenshot)
-        except Exception:
+        except Exception:  # noqa: BLE001 - a page that cannot be photographed still has an outcome
             saved_png = None
         try:
             write_private(html, (await page.content()).encode("utf-8"))
             saved_html = str(html)
-        except Exception:
+        except Exception:  # noqa: BLE001 - nor one whose HTML cannot be read
             saved_html = None
         return Evidence(screenshot=saved_png, html=saved_html)
 

@@ -80,6 +80,7 @@ attempts = sa.Table(
     sa.Column("screenshot", sa.String(512)),
     sa.Column("html", sa.String(512)),
     sa.Column("trace", sa.String(512)),
+    sa.Column("evidence_purged_at", sa.DateTime(timezone=True)),
     sa.Index("ix_attempts_claim", "claim_pk"),
 )
 

@@ -44,7 +44,8 @@ TRANSITIONS: dict[str | None, frozenset[str]] = {
     FAILED: frozenset({QUEUED, NEEDS_HUMAN, VOID}),
     NEEDS_HUMAN: frozenset({QUEUED, VOID}),
     PENDING: frozenset({ACCEPTED, REJECTED, DENIED, PAID}),
-    ACCEPTED: frozenset({PENDING, DENIED, PAID, VOID}),
+    # A later verdict: the payer may still reject, deny or pay what its portal accepted.
+    ACCEPTED: frozenset({PENDING, REJECTED, DENIED, PAID, VOID}),
     REJECTED: frozenset(),
     DUPLICATE: frozenset({NEEDS_HUMAN}),
     DENIED: frozenset({PAID}),

@@ -28,14 +28,16 @@ from alembic.script import ScriptDirectory
 from portalbot.errors import LedgerError
 from portalbot.ledger import schema
 from portalbot.ledger.states import (
+    ACCEPTED,
     FAILED,
     HELD,
     IN_DOUBT,
+    PENDING,
     QUEUED,
     SUBMITTING,
     check_transition,
 )
-from portalbot.outcomes import Accepted, Outcome, Pending, Rejected
+from portalbot.outcomes import Accepted, Denied, Outcome, Pending, Rejected
 
 Clock = Callable[[], datetime]
 OwnerCheck = Callable[[str], bool]
@@ -315,7 +317,9 @@ class Ledger:
         with self.engine.connect() as connection:
             rows = connection.execute(
                 sa.select(schema.claims.c.claim_id).where(
-                    schema.claims.c.patient_month == key, schema.claims.c.state != "void"
+                    schema.claims.c.patient_month == key,
+                    # Claims the payer never took do not occupy the patient-month.
+                    schema.claims.c.state.not_in(["void", "held", "rejected"]),
                 )
             ).all()
         return {r[0] for r in rows}
@@ -389,6 +393,36 @@ class Ledger:
                 if record.state == FAILED:
                     self._transition(tx, record.pk, FAILED, QUEUED, worker, "retry is due")
         return [self.claim(r.pk) for r in leased]
+
+    def status_candidates(
+        self, payer_ids: Sequence[str] | None, accepted_since: datetime
+    ) -> list[ClaimRecord]:
+        """Claims whose payer verdict may still change: pending ones, recent accepted ones."""
+        c = schema.claims.c
+        query = sa.select(schema.claims).where(sa.or_(
+            c.state == PENDING, sa.and_(c.state == ACCEPTED, c.updated_at >= accepted_since)
+        )).order_by(c.payer_id, c.id)
+        if payer_ids is not None:
+            query = query.where(c.payer_id.in_(list(payer_ids)))
+        with self.engine.connect() as connection:
+            return [ClaimRecord.from_row(r) for r in connection.execute(query).all()]
+
+    def set_payer_claim_number(self, pk: int, number: str) -> None:
+        with self._tx() as tx:
+            tx.execute(
+                schema.claims.update().where(schema.claims.c.id == pk)
+                .values(payer_claim_number=number, updated_at=self.clock())
+            )
+
+    def mark_evidence_purged(self, attempt_ids: Sequence[str]) -> None:
+        """Evidence files are gone; the attempt keeps the record that they existed."""
+        if not attempt_ids:
+            return
+        with self._tx() as tx:
+            tx.execute(
+                schema.attempts.update().where(schema.attempts.c.id.in_(list(attempt_ids)))
+                .values(evidence_purged_at=self.clock())
+            )
 
     def due_count(self, payer_ids: Sequence[str] | None = None) -> int:
         """How many claims a worker could take now (a cheap check before starting a browser)."""
@@ -614,7 +648,11 @@ class Ledger:
         elif isinstance(outcome, Pending):
             fields.update(confirmation=outcome.reference)
         elif isinstance(outcome, Rejected):
-            fields.update(reason_code=outcome.reason_code, confirmation=outcome.reference)
+            fields.update(reason_code=outcome.reason_code)
+            if outcome.reference:
+                fields.update(confirmation=outcome.reference)
+        elif isinstance(outcome, Denied):
+            fields.update(reason_code=outcome.reason_code)
         fields["reason"] = outcome.summary
         with self._tx() as tx:
             self._transition(

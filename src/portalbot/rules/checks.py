@@ -311,6 +311,8 @@ def check_time(claim: Claim, a: Analysis, ctx: RuleContext) -> Iterator[Finding]
         rule, why = _EXCLUSION_RULES[excluded.reason]
         yield _finding(rule, f"time_entries[{excluded.index}]",
                        f"{_entry_label(claim, excluded.index)} {why}")
+    if len(a.count.counted) < 2 and not claim.other_services:
+        return
     other_days: dict[date, list[str]] = {}
     for service in claim.other_services:
         other_days.setdefault(service.date, []).append(service.code)
@@ -554,7 +556,7 @@ def check_care_plan(claim: Claim, a: Analysis, ctx: RuleContext) -> Iterator[Fin
             "services follow")
         return
     present = set(plan.elements)
-    for element in CARE_PLAN_ELEMENTS:
+    for element in CARE_PLAN_ELEMENTS if len(present) < len(CARE_PLAN_ELEMENTS) else ():
         if element not in present:
             yield _finding(
                 "CCM-PLAN-02", "care_plan.elements",
@@ -619,9 +621,12 @@ def check_claim(claim: Claim, a: Analysis, ctx: RuleContext) -> Iterator[Finding
                        f"{n_dx} diagnoses; a claim holds at most 12: keep the 12 most relevant "
                        "(chronic conditions first)")
     seen_lines: dict[tuple[object, ...], int] = {}
+    stale_before = months_before(ctx.today, 12)
+    usual_pos = ctx.usual_place_of_service
     for i, line in enumerate(claim.service_lines):
         where = f"service_lines[{i}]"
-        bad = [p for p in line.diagnosis_pointers if not 1 <= p <= n_dx]
+        pointers = line.diagnosis_pointers
+        bad = [p for p in pointers if not 1 <= p <= n_dx]
         if bad:
             yield _finding(
                 "CCM-CLAIM-03", f"{where}.diagnosis_pointers",
@@ -638,7 +643,8 @@ def check_claim(claim: Claim, a: Analysis, ctx: RuleContext) -> Iterator[Finding
         if line.charge <= 0:
             yield _finding("CCM-CLAIM-07", f"{where}.charge",
                            "the charge must be more than 0.00: give the practice's fee")
-        key = (line.code, tuple(sorted(line.modifiers)), line.date_of_service)
+        key = (line.code, tuple(sorted(line.modifiers)) if line.modifiers else (),
+               line.date_of_service)
         if key in seen_lines:
             yield _finding(
                 "CCM-CLAIM-08", where,
@@ -654,12 +660,12 @@ def check_claim(claim: Claim, a: Analysis, ctx: RuleContext) -> Iterator[Finding
                 f"{claim.service_month}: use a date in that month")
         elif line.code in a.claimed:
             yield from _threshold_date(claim, a, ctx, i)
-        if dos < months_before(ctx.today, 12):
+        if dos < stale_before:
             yield _finding(
                 "CCM-CLAIM-12", f"{where}.date_of_service",
                 f"date of service {dos.isoformat()} is more than 12 months ago: Medicare's "
                 "timely filing limit has probably passed; check the payer's limit first")
-        if line.place_of_service != ctx.usual_place_of_service:
+        if line.place_of_service != usual_pos:
             yield _finding(
                 "CCM-CLAIM-13", f"{where}.place_of_service",
                 f"place of service {line.place_of_service} is not the billing location's "

@@ -59,19 +59,6 @@ class MinuteCount:
         return self.days[i] if i < len(totals) else None
 
 
-def _exclusion(entry: TimeEntry, claim: Claim, start: date, end: date) -> Exclusion | None:
-    if not start <= entry.date <= end:
-        return Exclusion.OUTSIDE_MONTH
-    if entry.face_to_face:
-        return Exclusion.FACE_TO_FACE
-    if claim.consent is not None and entry.date < claim.consent.obtained_on:
-        return Exclusion.BEFORE_CONSENT
-    for stay in claim.inpatient_stays:
-        if stay.admitted_on <= entry.date <= stay.discharged_on:
-            return Exclusion.INPATIENT
-    return None
-
-
 def count_minutes(claim: Claim, start: date | None = None,
                   end: date | None = None) -> MinuteCount:
     """Count the claim's minutes; `start`/`end` (the service month) may be passed in when
@@ -81,13 +68,26 @@ def count_minutes(claim: Claim, start: date | None = None,
     counted: list[int] = []
     excluded: list[ExcludedEntry] = []
     per_day: dict[date, list[int]] = {}
+    consent_on = claim.consent.obtained_on if claim.consent is not None else None
+    stays = [(s.admitted_on, s.discharged_on) for s in claim.inpatient_stays]
     for index, entry in enumerate(claim.time_entries):
-        reason = _exclusion(entry, claim, start, end)
+        day = entry.date
+        reason: Exclusion | None = None
+        if not start <= day <= end:
+            reason = Exclusion.OUTSIDE_MONTH
+        elif entry.face_to_face:
+            reason = Exclusion.FACE_TO_FACE
+        elif consent_on is not None and day < consent_on:
+            reason = Exclusion.BEFORE_CONSENT
+        elif stays and any(admitted <= day <= discharged for admitted, discharged in stays):
+            reason = Exclusion.INPATIENT
         if reason is not None:
             excluded.append(ExcludedEntry(index, reason, entry))
             continue
         counted.append(index)
-        totals = per_day.setdefault(entry.date, [0, 0])
+        totals = per_day.get(day)
+        if totals is None:
+            totals = per_day[day] = [0, 0]
         totals[0] += entry.minutes
         if entry.performer_role in PRACTITIONER_ROLES:
             totals[1] += entry.minutes

@@ -1,4 +1,5 @@
-"""Work-queue safety valves shared by every worker: session slots and run locks.
+"""Work-queue safety valves shared by every worker (session slots, run locks), and the
+record that an attempt's evidence was purged.
 
 Revision ID: 0003
 Revises: 0002
@@ -19,6 +20,8 @@ TZ = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("attempts") as batch:
+        batch.add_column(sa.Column("evidence_purged_at", TZ))
     op.create_table(
         "session_slots",
         sa.Column("payer_id", sa.String(64), primary_key=True),
@@ -36,5 +39,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("attempts") as batch:
+        batch.drop_column("evidence_purged_at")
     op.drop_table("locks")
     op.drop_table("session_slots")

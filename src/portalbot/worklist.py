@@ -1,0 +1,137 @@
+"""The payer-call worklist: every claim that needs a person, grouped so one call settles many.
+
+A claim is on the list when its newest version is denied, rejected, needs_human, in_doubt,
+pending for longer than the configured number of days, or flagged by a reviewer. Groups are
+(payer, reason); the most urgent group — the one whose claim is closest to the payer's
+timely-filing limit — comes first, and so does the most urgent claim inside each group.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict, dataclass, fields
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from portalbot.config import Settings
+from portalbot.ledger import ClaimRecord, Ledger
+
+ATTENTION_STATES = ("denied", "rejected", "needs_human", "in_doubt")
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    payer_id: str
+    reason: str
+    claim_id: str
+    version: int
+    state: str
+    confirmation: str
+    amount: Decimal
+    date_of_service: date | None
+    filing_deadline: date | None
+    days_left: int | None
+    detail: str
+
+
+def _newest_versions(records: list[ClaimRecord]) -> list[ClaimRecord]:
+    newest: dict[str, ClaimRecord] = {}
+    for record in records:
+        if record.claim_id not in newest or record.version > newest[record.claim_id].version:
+            newest[record.claim_id] = record
+    return list(newest.values())
+
+
+def _reason(record: ClaimRecord, flagged_note: str | None) -> str:
+    if flagged_note is not None:
+        return "flagged by a reviewer"
+    if record.state in {"rejected", "denied"}:
+        return f"{record.state} {record.reason_code}" if record.reason_code else record.state
+    if record.state == "pending":
+        return "pending too long"
+    return record.state
+
+
+def _item(
+    record: ClaimRecord, settings: Settings, today: date, flagged_note: str | None
+) -> WorkItem:
+    lines = record.payload.get("service_lines", [])
+    amount = sum((Decimal(line["charge"]) * line["units"] for line in lines), Decimal("0"))
+    dates = [date.fromisoformat(line["date_of_service"]) for line in lines]
+    served = min(dates) if dates else None
+    deadline = (
+        served + timedelta(days=settings.payer(record.payer_id).timely_filing_days)
+        if served else None
+    )
+    return WorkItem(
+        payer_id=record.payer_id,
+        reason=_reason(record, flagged_note),
+        claim_id=record.claim_id,
+        version=record.version,
+        state=record.state,
+        confirmation=record.confirmation or "",
+        amount=amount,
+        date_of_service=served,
+        filing_deadline=deadline,
+        days_left=(deadline - today).days if deadline else None,
+        detail=flagged_note if flagged_note is not None else (record.reason or ""),
+    )
+
+
+def _urgency(item: WorkItem) -> int:
+    return item.days_left if item.days_left is not None else 10**6
+
+
+def build_worklist(
+    ledger: Ledger,
+    settings: Settings,
+    *,
+    today: date | None = None,
+    now: datetime | None = None,
+    payer_ids: list[str] | None = None,
+    pending_days: float = 14.0,
+    flagged: dict[int, str] | None = None,
+) -> list[WorkItem]:
+    """The claims that need a person, grouped by payer and reason, most urgent first."""
+    now = now or ledger.clock()
+    today = today or now.date()
+    flagged = flagged if flagged is not None else _flagged(ledger)
+    stale = now - timedelta(days=pending_days)
+    items = []
+    for record in _newest_versions(ledger.all_claims()):
+        if payer_ids and record.payer_id not in payer_ids:
+            continue
+        note = flagged.get(record.pk)
+        wanted = (
+            note is not None
+            or record.state in ATTENTION_STATES
+            or (record.state == "pending" and record.updated_at < stale)
+        )
+        if wanted:
+            items.append(_item(record, settings, today, note))
+    groups: dict[tuple[str, str], list[WorkItem]] = {}
+    for item in sorted(items, key=_urgency):
+        groups.setdefault((item.payer_id, item.reason), []).append(item)
+    ordered = sorted(groups.values(), key=lambda group: (_urgency(group[0]), group[0].payer_id))
+    return [item for group in ordered for item in group]
+
+
+def _flagged(ledger: Ledger) -> dict[int, str]:
+    from portalbot.review.store import flagged_claims
+
+    return {f.claim_pk: f"{f.reviewer}: {f.note}" for f in flagged_claims(ledger.engine)}
+
+
+CSV_COLUMNS = [f.name for f in fields(WorkItem)]
+
+
+def to_csv(items: list[WorkItem]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for item in items:
+        row = asdict(item)
+        row["amount"] = f"{item.amount:.2f}"
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    return buffer.getvalue()
