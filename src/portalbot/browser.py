@@ -148,7 +148,9 @@ class SessionPool:
                     await self._stop_tracing(session)
                     await login(session.page)
                     # Tracing starts after login so no password is ever recorded.
-                    await session.context.tracing.start(screenshots=True, snapshots=True)
+                    # DOM snapshots, not a screencast: the screencast costs more than the
+                    # claim itself, and every failure gets a full-page screenshot anyway.
+                    await session.context.tracing.start(screenshots=False, snapshots=True)
                     session.tracing = True
                 yield session
                 healthy = True

@@ -31,7 +31,7 @@ from portalbot.claims import ClaimBatchFile, ClaimFileError, claim_json_schema, 
 from portalbot.config import Settings, load_settings
 from portalbot.engine import ClaimResult, Engine, RunSummary
 from portalbot.errors import ConfigError, LedgerError, PortalbotError
-from portalbot.evidence import EvidenceStore
+from portalbot.evidence import EvidenceStore, write_private
 from portalbot.intake import intake
 from portalbot.ledger import ClaimRecord, Ledger
 from portalbot.ledger.states import NEEDS_PERSON_STATES
@@ -382,7 +382,7 @@ def _write_fixes(rules: Any, context: Any, batch: ClaimBatchFile, verdicts: list
         fixed.append(proposal.model_dump(mode="json"))
         for change in rules.describe_changes(loaded.claim, proposal):
             err.print(f"fix {loaded.claim.claim_id} v{proposal.version}: {change}", highlight=False)
-    fix_path.write_text(json.dumps(fixed, indent=2) + "\n", encoding="utf-8")
+    write_private(fix_path, (json.dumps(fixed, indent=2) + "\n").encode("utf-8"))  # PHI
     err.print(f"portalbot: {len(fixed)} corrected claims written to {fix_path} for approval",
               highlight=False)
 
