@@ -118,25 +118,30 @@ def floor_run(base_url: str, concurrency: int, count: int, tag: str) -> float:
     return asyncio.run(_floor(base_url, concurrency, count, tag))
 
 
-def _tree_rss_kib(root: int) -> int:
-    """Resident memory of a process and all its descendants, from /proc."""
+def _tree_pss_kib(root: int) -> int:
+    """Proportional set size of a process and all its descendants, from /proc.
+
+    PSS divides shared pages among the processes sharing them, so summing it over
+    Chromium's many processes does not count its shared libraries once per process.
+    """
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        pid = int(entry.name)
-        children.setdefault(int(fields.get("PPid", "0").strip()), []).append(pid)
-        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0]) if "VmRSS" in fields else 0
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
     total, stack = 0, [root]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+            total += next(int(line.split()[1]) for line in rollup.splitlines()
+                          if line.startswith("Pss:"))
+        except (OSError, StopIteration):
+            pass
         stack.extend(children.get(pid, []))
     return total
 
@@ -154,7 +159,7 @@ async def _context_memory(base_url: str, contexts: int) -> int:
             await adapter.login(page, LOGIN)
             await adapter.open_form(page)
             pages.append(page)
-        peak = _tree_rss_kib(os.getpid())
+        peak = _tree_pss_kib(os.getpid())
         await browser.close()
     return peak
 
@@ -211,8 +216,8 @@ def main() -> None:
 
         one = asyncio.run(_context_memory(base_url, 1))
         five = asyncio.run(_context_memory(base_url, 5))
-        print(f"memory per extra browser context (logged in, claim form open): "
-              f"{(five - one) / 4 / 1024:.1f} MiB (browser tree with 1 context: {one / 1024:.0f} MiB)")
+        print(f"memory per extra browser context (logged in, claim form open, PSS): "
+              f"{(five - one) / 4 / 1024:.1f} MiB (process tree with 1 context: {one / 1024:.0f} MiB)")
     finally:
         control.close()
         portal.terminate()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Frame, Locator, Page
 
 from portalbot.errors import AdapterError
@@ -77,6 +78,6 @@ async def page_text(scope: Scope) -> str:
     """The whole visible text of a page or frame, whitespace collapsed."""
     try:
         text = await scope.locator("body").inner_text(timeout=5_000)
-    except Exception:
+    except PlaywrightError:
         return ""
     return " ".join(text.split())

@@ -85,7 +85,6 @@ class AcmeAdapter(PortalAdapter):
     form_model = AcmeForm
     max_sessions_per_account = 4
     history_searchable = True
-    status_checkable = True
     cases: ClassVar[tuple[Case, ...]] = (
         Case(DEMO, "NORTHSIDE-2026-10-000101", "accepted"),
         Case(DEMO, "NORTHSIDE-2026-10-000106", "accepted"),
@@ -216,7 +215,8 @@ class AcmeAdapter(PortalAdapter):
                 f"Line {number} diagnosis pointers": line.pointers,
             }
         for label, value in texts.items():
-            await page.get_by_label(label, exact=True).fill(value)
+            if value:  # the form is fresh: an empty field needs no typing
+                await page.get_by_label(label, exact=True).fill(value)
         await page.get_by_label("Patient sex", exact=True).select_option(form.patient_sex)
         await page.get_by_label("Patient relationship to insured", exact=True).select_option(
             form.relationship

@@ -303,7 +303,8 @@ class KeystoneAdapter(PortalAdapter):
         return titles[0].strip() if titles else ""
 
     async def _raise_if_down(self, main: Frame) -> None:
-        text = await page_text(main)
-        for title in DOWN_TITLES:
-            if caption(title).match(await self._title(main)) or text.startswith(title):
-                raise PortalUnavailable(title.lower(), payer_id=self.payer_id)
+        """Keystone's own outage pages, or a gateway's bare one (which has no title line)."""
+        text, title = await page_text(main), await self._title(main)
+        for down in DOWN_TITLES:
+            if caption(down).match(title) or text.startswith(down):
+                raise PortalUnavailable(down.lower(), payer_id=self.payer_id)

@@ -80,7 +80,6 @@ class PortalAdapter(ABC):
     min_interval_s: ClassVar[float] = 0.0
     history_searchable: ClassVar[bool] = False
     history_settle_s: ClassVar[float] = 0.0
-    status_checkable: ClassVar[bool] = False
     working: ClassVar[bool] = True
     broken_reason: ClassVar[str | None] = None
     cases: ClassVar[tuple[Case, ...]] = ()
@@ -128,6 +127,11 @@ class PortalAdapter(ABC):
     async def check_status(self, page: Page, reference: str) -> Outcome:
         """What the portal says now about an earlier submission."""
         raise AdapterError("this portal has no claim-status page", payer_id=self.payer_id)
+
+    @classmethod
+    def has_status_page(cls) -> bool:
+        """Whether the portal shows later verdicts: the adapter implements check_status."""
+        return cls.check_status is not PortalAdapter.check_status
 
     # --- the steps the engine calls -------------------------------------------------
     async def prepare(self, page: Page, form: PortalForm) -> None:

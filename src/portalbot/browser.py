@@ -148,9 +148,14 @@ class SessionPool:
                     await self._stop_tracing(session)
                     await login(session.page)
                     # Tracing starts after login so no password is ever recorded.
-                    # DOM snapshots, not a screencast: the screencast costs more than the
-                    # claim itself, and every failure gets a full-page screenshot anyway.
-                    await session.context.tracing.start(screenshots=False, snapshots=True)
+                    # Actions, timings and network by default: DOM snapshots and a
+                    # screencast cost more CPU than the claim itself, and every failure gets
+                    # a full-page screenshot and its HTML anyway. `trace_snapshots` adds them
+                    # when a portal needs closer study.
+                    await session.context.tracing.start(
+                        screenshots=self.settings.trace_snapshots,
+                        snapshots=self.settings.trace_snapshots,
+                    )
                     session.tracing = True
                 yield session
                 healthy = True

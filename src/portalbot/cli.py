@@ -32,7 +32,7 @@ from portalbot.config import Settings, load_settings
 from portalbot.engine import ClaimResult, Engine, RunSummary
 from portalbot.errors import ConfigError, LedgerError, PortalbotError
 from portalbot.evidence import EvidenceStore, write_private
-from portalbot.intake import intake
+from portalbot.intake import RuleChecker, intake
 from portalbot.ledger import ClaimRecord, Ledger
 from portalbot.ledger.states import NEEDS_PERSON_STATES
 from portalbot.logs import configure as configure_logs
@@ -355,27 +355,28 @@ def validate(ctx: click.Context, file: Path, fmt: str, fix_path: Path | None) ->
 
     settings = _settings(ctx)
     batch = _load_or_exit(file)
-    context = rules.default_context(icd_file=settings.icd10cm_file)
-    checker = rules.BatchChecker(context)
-    verdicts = [checker.check(loaded.claim) for loaded in batch.claims]
+    with environment_errors():
+        checker = RuleChecker(settings)
+        verdicts = [checker.verdict(loaded.claim) for loaded in batch.claims]
     if fmt == "json":
         out.print_json(json.dumps([v.to_json() for v in verdicts]))
     else:
         out.print(rules.render_table(verdicts), highlight=False, markup=False)
     if fix_path is not None:
-        _write_fixes(rules, context, batch, verdicts, fix_path)
+        _write_fixes(rules, checker, batch, verdicts, fix_path)
     held = sum(1 for v in verdicts if not v.billable)
     err.print(f"portalbot: {len(verdicts)} claims checked, {held} held, "
               f"{len(batch.problems)} unreadable", highlight=False)
     sys.exit(EXIT_NEEDS_PERSON if held or batch.problems else EXIT_OK)
 
 
-def _write_fixes(rules: Any, context: Any, batch: ClaimBatchFile, verdicts: list[Any],
+def _write_fixes(rules: Any, checker: RuleChecker, batch: ClaimBatchFile, verdicts: list[Any],
                  fix_path: Path) -> None:
     fixed = []
     for loaded, verdict in zip(batch.claims, verdicts, strict=True):
         if verdict.billable:
             continue
+        context = checker.context_for(loaded.claim.payer_id)
         proposal = rules.propose_fix(loaded.claim, verdict, context)
         if proposal is None:
             continue

@@ -44,6 +44,8 @@ class PayerSettings(_Frozen):
     max_sessions: int | None = Field(default=None, ge=1)
     min_interval_s: float | None = Field(default=None, ge=0)
     timely_filing_days: int = Field(default=365, ge=1)
+    # The payer's variant of the CCM code table: add-on unit caps (None = uncapped).
+    unit_caps: dict[str, int | None] = {}
 
     def account_for(self, npi: str, tax_id: str) -> AccountSettings | None:
         return next((a for a in self.accounts if a.may_submit_for(npi, tax_id)), None)
@@ -53,6 +55,7 @@ class BrowserSettings(_Frozen):
     executable_path: Path | None = None
     ws_endpoint: str | None = None
     headless: bool = True
+    trace_snapshots: bool = False
     navigation_timeout_s: float = Field(default=30.0, gt=0)
     action_timeout_s: float = Field(default=10.0, gt=0)
 
@@ -73,6 +76,8 @@ class Settings(_Frozen):
     lease_s: float = Field(default=300.0, gt=0)
     poll_s: float = Field(default=2.0, gt=0)
     icd10cm_file: Path | None = None
+    icd10cm_release: str | None = None
+    usual_place_of_service: str = Field(default="11", pattern=r"^\d{2}$")
     browser: BrowserSettings = BrowserSettings()
     retry: RetrySettings = RetrySettings()
     payers: dict[str, PayerSettings] = {}

@@ -280,7 +280,7 @@ class Engine:
         except ConfigError as exc:
             summary.blocked_payers.setdefault(record.payer_id, str(exc))
             return None
-        if not adapter.status_checkable or not record.confirmation:
+        if not adapter.has_status_page() or not record.confirmation:
             return None
         if self.ledger.payer_circuit(record.payer_id)[0]:
             summary.blocked_payers.setdefault(record.payer_id, "payer is paused")
@@ -319,10 +319,15 @@ class Engine:
                 self.ledger.set_payer_claim_number(record.pk, number)
             self.ledger.note_attempt(attempt_id, "unchanged", outcome.summary, evidence)
             return self._finish(self.ledger.claim(record.pk), evidence.screenshot)
-        updated = self.ledger.record_outcome(
-            record.pk, attempt_id, self.worker, outcome, expected_state=record.state,
-            reason=f"status check: the payer now says {outcome.state}", evidence=evidence,
-        )
+        try:
+            updated = self.ledger.record_outcome(
+                record.pk, attempt_id, self.worker, outcome, expected_state=record.state,
+                reason=f"status check: the payer now says {outcome.state}", evidence=evidence,
+            )
+        except LedgerError as exc:
+            # A verdict the state machine does not allow from here: keep it for a person.
+            self.ledger.note_attempt(attempt_id, "unexpected", f"{outcome.summary} ({exc})", evidence)
+            updated = self.ledger.claim(record.pk)
         return self._finish(updated, evidence.screenshot)
 
     # --- one claim ---------------------------------------------------------------------

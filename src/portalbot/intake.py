@@ -7,13 +7,13 @@ ledger already knows keeps its state, so loading the same file twice sends nothi
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from portalbot.adapters import discover_adapters
 from portalbot.claims import Claim, ClaimBatchFile
 from portalbot.config import Settings
+from portalbot.errors import ConfigError
 from portalbot.ledger import ClaimRecord, Ledger
 
 Finding = dict[str, Any]
@@ -26,20 +26,51 @@ class IntakeResult:
     already_known: int
 
 
-def rule_checker(ledger: Ledger, settings: Settings) -> Callable[[Claim], list[Finding]]:
-    """The CCM rules, with the ledger as memory for the one-claim-per-patient-month check."""
-    from portalbot import rules
+class RuleChecker:
+    """The CCM rules with each payer's variant of the code table from the configuration.
 
-    context = rules.default_context(icd_file=settings.icd10cm_file)
-    batch_checker = rules.BatchChecker(context, known_elsewhere=ledger.patient_month_claim_ids)
+    One streaming BatchChecker per payer (a patient-month belongs to one payer), with the
+    ledger as memory for the one-claim-per-patient-month check when a ledger is given.
+    """
 
-    def check(claim: Claim) -> list[Finding]:
+    def __init__(self, settings: Settings, ledger: Ledger | None = None):
+        from portalbot import rules
+
+        self.settings = settings
+        self._rules = rules
+        self._known = ledger.patient_month_claim_ids if ledger is not None else None
+        self._base = rules.default_context(
+            icd_file=settings.icd10cm_file, icd_release=settings.icd10cm_release,
+            usual_place_of_service=settings.usual_place_of_service,
+        )
+        self._contexts: dict[str, Any] = {}
+        self._checkers: dict[str, Any] = {}
+
+    def context_for(self, payer_id: str) -> Any:
+        if payer_id not in self._contexts:
+            caps = self.settings.payer(payer_id).unit_caps
+            context = self._base
+            if caps:
+                try:
+                    table = context.code_table.with_caps(caps, name=f"{payer_id} code table")
+                except ValueError as exc:
+                    raise ConfigError(f"payers.{payer_id}.unit_caps: {exc}") from None
+                context = replace(context, code_table=table)
+            self._contexts[payer_id] = context
+        return self._contexts[payer_id]
+
+    def verdict(self, claim: Claim) -> Any:
+        if claim.payer_id not in self._checkers:
+            self._checkers[claim.payer_id] = self._rules.BatchChecker(
+                self.context_for(claim.payer_id), known_elsewhere=self._known
+            )
+        return self._checkers[claim.payer_id].check(claim)
+
+    def findings(self, claim: Claim) -> list[Finding]:
         return [
             {"rule": f.rule, "severity": f.severity, "field": f.field, "message": f.message}
-            for f in batch_checker.check(claim).findings
+            for f in self.verdict(claim).findings
         ]
-
-    return check
 
 
 def _payer_findings(claim: Claim, known: set[str]) -> list[Finding]:
@@ -53,7 +84,7 @@ def _payer_findings(claim: Claim, known: set[str]) -> list[Finding]:
 
 
 def intake(ledger: Ledger, settings: Settings, batch: ClaimBatchFile) -> IntakeResult:
-    check = rule_checker(ledger, settings)
+    checker = RuleChecker(settings, ledger)
     known_payers = set(discover_adapters())
     batch_id = ledger.create_batch(
         batch.path.name, batch.content_hash, len(batch.claims), len(batch.problems)
@@ -61,7 +92,7 @@ def intake(ledger: Ledger, settings: Settings, batch: ClaimBatchFile) -> IntakeR
     already = 0
     for loaded in batch.claims:
         claim = loaded.claim
-        findings = check(claim) + _payer_findings(claim, known_payers)
+        findings = checker.findings(claim) + _payer_findings(claim, known_payers)
         enqueued = ledger.enqueue(
             batch_id, claim_id=claim.claim_id, version=claim.version, payer_id=claim.payer_id,
             service_month=claim.service_month, member_id=claim.subscriber.member_id,

@@ -49,10 +49,10 @@ class OneTimeCodes:
         try:
             totp = pyotp.TOTP(secret, interval=self.step_s)
             totp.now()  # a malformed secret fails here, not halfway through a login
-        except Exception:
+        except (ValueError, TypeError):
             raise AuthenticationError(
-                "the TOTP secret in the keyring is not a valid base32 secret; store it again "
-                f"with `portalbot credentials set {payer_id} --totp`",
+                "the TOTP secret in the keyring is not usable (base32, at least 112 bits); store it "
+                f"again with `portalbot credentials set {payer_id} --totp`",
                 payer_id=payer_id, step="login",
             ) from None
         step = self._reserve((payer_id, account), self.clock())

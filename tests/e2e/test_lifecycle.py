@@ -190,9 +190,10 @@ def test_engine_status_check_skips_payers_without_a_status_page(
     runner: Runner, acme: ControlClient, ledger: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from payers.acme import AcmeAdapter
+    from portalbot.adapters import PortalAdapter
 
     runner.submit(synthetic_batch(1, prefix="NOSTAT"))
-    monkeypatch.setattr(AcmeAdapter, "status_checkable", False)
+    monkeypatch.setattr(AcmeAdapter, "check_status", PortalAdapter.check_status)
     summary = asyncio.run(Engine(runner.settings, ledger, lookup_credentials=lambda *_: ACME_LOGIN)
                           .check_statuses())
     assert summary.results == []

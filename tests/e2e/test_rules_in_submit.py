@@ -107,3 +107,20 @@ def test_a_mixed_batch_sends_the_good_holds_the_bad_and_names_the_unreadable(
     problems = [str(p) for p in batch.problems]
     assert any("line 3" in p for p in problems)
     assert any("line 5" in p and "charge_total" in p for p in problems)
+
+
+def test_a_payers_code_table_variant_comes_from_the_configuration() -> None:
+    from portalbot.claims import Claim
+    from portalbot.config import PayerSettings, Settings
+    from portalbot.intake import RuleChecker
+
+    claim = _demo(7)  # 99490 + 99439 with enough minutes for two add-on units
+    claim["service_lines"][1]["units"] = 2
+    claim["time_entries"].append({**claim["time_entries"][0], "date": "2026-10-30", "minutes": 25})
+    parsed = Claim.model_validate(claim)
+    medicare = RuleChecker(Settings()).verdict(parsed)
+    strict = RuleChecker(Settings(payers={"acme": PayerSettings(unit_caps={"99439": 1})})).verdict(parsed)
+
+    assert medicare.billable, medicare.findings
+    assert not strict.billable
+    assert "CCM-CODE-04" in {f.rule for f in strict.findings}

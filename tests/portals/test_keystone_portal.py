@@ -161,3 +161,15 @@ def test_layout_variant_renames_ids_and_reorders_columns_but_keeps_the_words(
 def test_omitted_fields_disappear_from_the_claim_form(signed_in: Portal) -> None:
     signed_in.control.set_faults(omit_fields=["rendering_npi"])
     assert "Rendering NPI:" not in signed_in.client.get("/claims/entry").text
+
+
+def test_command_line_flags_become_faults() -> None:
+    from fixtures.portals._common.cli import build_parser, faults_from_args
+
+    args = build_parser("keystone", "").parse_args(
+        ["--port", "0", "--layout", "variant", "--omit-field", "rendering_npi",
+         "--fault", "captcha=true", "--fault", "captcha_rate=0.25"])
+    faults = faults_from_args(args)
+    assert faults["layout"] == "variant" and faults["omit_fields"] == ["rendering_npi"]
+    state = make_state(faults=faults)
+    assert state.faults_snapshot().extra == {"captcha": True, "captcha_rate": 0.25}
