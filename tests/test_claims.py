@@ -62,10 +62,10 @@ def npi_is_valid(npi: str) -> bool:
 
 # --- the fixtures ----------------------------------------------------------------------
 
-def test_demo_loads_fourteen_claims_without_problems() -> None:
+def test_demo_loads_fifteen_claims_without_problems() -> None:
     batch = load_claims(DEMO)
     assert batch.problems == []
-    assert len(batch.claims) == 14
+    assert len(batch.claims) == 15
     assert [c.location for c in batch.claims][:2] == ["claim #1", "claim #2"]
     assert batch.content_hash == hashlib.sha256(DEMO.read_bytes()).hexdigest()
     assert {c.claim.payer_id for c in batch.claims} == {"acme"}
@@ -74,10 +74,10 @@ def test_demo_loads_fourteen_claims_without_problems() -> None:
 def test_demo_covers_the_roster_and_code_mix() -> None:
     claims = [c.claim for c in load_claims(DEMO).claims]
     members = [c.subscriber.member_id for c in claims]
-    assert len(set(members)) == 14
-    assert {f"ACM1000000{n:02d}" for n in range(1, 14)} | {"ACM999999999"} == set(members)
+    assert len(set(members)) == 15
+    assert {f"ACM1000000{n:02d}" for n in range(1, 15)} | {"ACM999999999"} == set(members)
     code_sets = [tuple(line.code for line in c.service_lines) for c in claims]
-    assert code_sets.count(("99490",)) >= 7
+    assert code_sets.count(("99490",)) >= 8
     assert ("99490", "99439") in code_sets and ("99487", "99489") in code_sets
     assert sum(codes[0] == "99491" for codes in code_sets) == 2
     assert [c.subscriber.relationship for c in claims].count("spouse") == 1

@@ -42,7 +42,7 @@ EXIT_OK, EXIT_NEEDS_PERSON, EXIT_USAGE, EXIT_ENVIRONMENT = 0, 1, 2, 3
 
 out = Console()
 if not out.is_terminal:
-    out = Console(width=200)  # a pipe or a log file: keep each claim on one line
+    out = Console(width=240)  # a pipe or a log file: keep each claim on one line
 err = Console(stderr=True, soft_wrap=True)
 log = get_logger("portalbot.cli")
 
@@ -302,8 +302,10 @@ def _print_batch_table(
 ) -> None:
     dry = {(r.claim_id, r.version): r for r in summary.results if r.state == "dry_run"}
     table = Table(title="Claims in this batch", show_lines=False)
-    for column in ("claim", "v", "payer", "outcome", "confirmation or reason", "screenshot"):
-        table.add_column(column, overflow="fold")
+    for column in ("claim", "v", "payer", "outcome"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("confirmation or reason", overflow="fold", ratio=1)
+    table.add_column("screenshot", no_wrap=True, overflow="ignore")
     for record in records:
         shown = dry.get((record.claim_id, record.version))
         state = "dry run" if shown else record.state

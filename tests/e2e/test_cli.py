@@ -46,16 +46,17 @@ def test_the_demo_batch_through_the_cli_exits_0_with_a_table_and_no_phi_in_any_o
 ) -> None:
     result = _portalbot(tmp_path, acme_server, "submit", str(CLAIMS / "demo.json"), "--concurrency", "2")
 
-    assert result.exit_code == 0, result.stderr
+    assert result.exit_code == 0, result.stderr  # a rejection and a hold are outcomes
     assert result.stdout.count("accepted") == 12
     assert result.stdout.count("rejected") == 2
+    assert result.stdout.count("held") == 1 and "CCM-CODE-01" in result.stdout
     assert "ACM-" in result.stdout and ".png" in result.stdout
     for value in _phi(demo_batch):
         assert value not in result.stdout + result.stderr, "PHI in the output"
 
     again = _portalbot(tmp_path, acme_server, "submit", str(CLAIMS / "demo.json"))
     assert again.exit_code == 0
-    assert "14 claims were already in the ledger" in again.stderr
+    assert "15 claims were already in the ledger" in again.stderr
     assert len(acme.submissions()) == 14
 
 

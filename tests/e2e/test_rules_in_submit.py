@@ -52,9 +52,17 @@ def mixed_file(tmp_path: Path) -> Path:
 
 
 def test_validate_exits_0_when_every_claim_is_billable() -> None:
-    result = CliRunner().invoke(main, ["validate", str(CLAIMS / "demo.json")])
+    result = CliRunner().invoke(main, ["validate", str(CLAIMS / "blueriver.json")])
     assert result.exit_code == 0, result.stderr
-    assert "14 claims checked, 0 held" in result.stderr
+    assert ", 0 held" in result.stderr
+
+
+def test_validate_exits_1_when_a_claim_is_held_and_names_its_rule() -> None:
+    result = CliRunner().invoke(main, ["validate", str(CLAIMS / "demo.json")])
+    assert result.exit_code == 1
+    assert "15 claims checked, 1 held" in result.stderr
+    held = next(line for line in result.stdout.splitlines() if "NORTHSIDE-2026-10-000115" in line)
+    assert "held" in held and "CCM-CODE-01" in held
 
 
 def test_validate_json_names_each_held_claims_rule_and_exits_1(mixed_file: Path) -> None:

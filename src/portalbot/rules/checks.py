@@ -382,8 +382,11 @@ def check_codes(claim: Claim, a: Analysis, ctx: RuleContext) -> Iterator[Finding
                 yield _finding(
                     "CCM-CODE-01", f"service_lines[{line}].units",
                     f"{label} needs {needed} counted {_path_words(ccm.path)} minutes; the "
-                    f"month has {minutes} (no rounding). The minutes support: {a.supported_text}. "
-                    "Bill one of those, or add the missing documented time")
+                    f"month has {minutes} (no rounding). " + (
+                        f"The minutes support: {a.supported_text}. Bill one of those, or add "
+                        "the missing documented time" if a.supported_text != "none" else
+                        "They support no CCM code this month; add the missing documented time "
+                        "or do not bill CCM for this month"))
             cap = ccm.unit_cap
             if cap is not None and units > cap:
                 yield _finding(
