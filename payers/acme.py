@@ -235,7 +235,10 @@ class AcmeAdapter(PortalAdapter):
             return await self._read_confirmation(page)
         alert = await _text(page.get_by_role("alert"))
         if rejection := REJECTION.search(alert):
-            return Rejected(message=rejection["text"].strip(), reason_code=rejection["code"])
+            return Rejected(
+                message=rejection["text"].strip(), reason_code=rejection["code"],
+                reference=await self._response_reference(page),
+            )
         if duplicate := DUPLICATE.search(alert):
             return Duplicate(reference=duplicate["ref"])
         if "could not submit this claim" in alert:
@@ -253,6 +256,12 @@ class AcmeAdapter(PortalAdapter):
             f"the page after submit is not one the adapter knows (heading {heading!r})",
             payer_id=self.payer_id, step="read_outcome",
         )
+
+    async def _response_reference(self, page: Page) -> str | None:
+        """Optional: the reference Acme prints under a rejection, for the payer call."""
+        text = await _text(page.get_by_text("Reference number for this response"))
+        found = re.search(r"ACM-\d{6}-\d{6}", text)
+        return found.group(0) if found else None
 
     async def _summary(self, page: Page) -> dict[str, str]:
         """The claim page's term/definition list, read as a person reads it."""

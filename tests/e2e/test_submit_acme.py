@@ -86,6 +86,8 @@ def test_rejected_claim_is_recorded_with_the_portals_reason_and_its_banner_on_ev
     assert (ended.state, ended.reason_code) == ("rejected", "R02")
     assert "Coverage was not active" in (ended.reason or "")
     assert (unknown.state, unknown.reason_code) == ("rejected", "R01")
+    stored = {s["patient_account_number"]: s for s in acme.submissions()}
+    assert ended.confirmation == stored[ended.portal_key]["claim_number"]  # the portal's reference
     attempt = ledger.attempts(ended.pk)[-1]
     screenshot, html = Path(attempt["screenshot"]), Path(attempt["html"])
     assert screenshot.read_bytes().startswith(b"\x89PNG")
