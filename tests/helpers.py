@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fixtures.portals.acme import DEFAULT_PASSWORD, DEFAULT_USERNAME
@@ -12,6 +13,17 @@ from portalbot.config import Settings
 from portalbot.engine import Engine, RunSummary
 from portalbot.intake import IntakeResult, intake
 from portalbot.ledger import Ledger
+
+
+class Clock:
+    """A ledger clock a test moves by hand, so no test waits for real time to pass."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
 
 ROOT = Path(__file__).resolve().parent.parent
 CLAIMS = ROOT / "fixtures" / "claims"

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -170,6 +170,16 @@ class Engine:
         summary = RunSummary()
         self.ledger.expire_submissions(self.worker, owner_is_dead)
         budget = [max_claims if max_claims is not None else -1]
+        async with self._session_pool() as pool:
+            await asyncio.gather(*(
+                self._work(pool, summary, batch_id, payer_ids, dry_run, budget, on_result)
+                for _ in range(self.settings.concurrency)
+            ))
+        return summary
+
+    @asynccontextmanager
+    async def _session_pool(self) -> AsyncIterator[SessionPool]:
+        """One Chromium for this run, its sessions limited through the ledger."""
         async with async_playwright() as playwright:
             browser = await launch(playwright, self.settings.browser)
             pool = SessionPool(
@@ -177,15 +187,10 @@ class Engine:
                 acquire_slot=self._acquire_slot, release_slot=self._release_slot,
             )
             try:
-                workers = [
-                    self._work(pool, summary, batch_id, payer_ids, dry_run, budget, on_result)
-                    for _ in range(self.settings.concurrency)
-                ]
-                await asyncio.gather(*workers)
+                yield pool
             finally:
                 await pool.close()
                 await browser.close()
-        return summary
 
     async def _work(
         self,
@@ -248,24 +253,15 @@ class Engine:
         candidates = self.ledger.status_candidates(payer_ids, since)
         if not candidates:
             return summary
-        async with async_playwright() as playwright:
-            browser = await launch(playwright, self.settings.browser)
-            pool = SessionPool(
-                browser, self.settings.browser,
-                acquire_slot=self._acquire_slot, release_slot=self._release_slot,
-            )
-            try:
-                for record in candidates:
-                    if record.payer_id in summary.blocked_payers:
-                        continue
-                    result = await self._check_one(pool, record, summary)
-                    if result is not None:
-                        summary.results.append(result)
-                        if on_result:
-                            on_result(result)
-            finally:
-                await pool.close()
-                await browser.close()
+        async with self._session_pool() as pool:
+            for record in candidates:
+                if record.payer_id in summary.blocked_payers:
+                    continue
+                result = await self._check_one(pool, record, summary)
+                if result is not None:
+                    summary.results.append(result)
+                    if on_result:
+                        on_result(result)
         return summary
 
     async def _check_one(

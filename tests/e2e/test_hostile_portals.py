@@ -9,6 +9,7 @@ are parked at pause points, and Playwright waits for what the page shows.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 import threading
 from pathlib import Path
 
@@ -118,8 +119,11 @@ def test_two_blueriver_sessions_in_one_totp_window_both_sign_in(world: World) ->
     assert world.portals.control("blueriver").set_clock(advance_s=0).second >= 30
 
 
-def test_blueriver_refuses_a_code_already_used(world: World) -> None:
-    """Without a shared guard (two processes each with their own), the second is refused."""
+def test_a_code_another_process_used_is_refused_and_the_adapter_waits_for_the_next(
+    world: World,
+) -> None:
+    """Two processes, each with its own guard, sign in within one 30-second window: the
+    portal refuses the second use of the code, and the adapter signs in with the next one."""
     control = world.portals.control("blueriver")
     control.set_clock("2026-11-02T09:00:05+00:00")
     base = world.adapters()["blueriver"]
@@ -128,19 +132,20 @@ def test_blueriver_refuses_a_code_already_used(world: World) -> None:
     second = type("Second", (base,), {"codes": portal_codes(control)})(url)
     login = world.portals.login("blueriver")
 
-    async def sign_in_with_each() -> str:
+    async def sign_in_with_each() -> None:
         async with async_playwright() as playwright:
             browser = await launch(playwright, BrowserSettings())
             try:
-                await first.login(await (await browser.new_context()).new_page(), login)
-                await second.login(await (await browser.new_context()).new_page(), login)
-            except AuthenticationError as exc:
-                return exc.message
+                for adapter in (first, second):
+                    page = await (await browser.new_context()).new_page()
+                    await adapter.login(page, login)
+                    assert await adapter.is_signed_in(page)
             finally:
                 await browser.close()
-            return "signed in twice"
 
-    assert "one-time code" in asyncio.run(sign_in_with_each())
+    asyncio.run(sign_in_with_each())
+    portal_now = datetime.fromisoformat(control._get("/clock")["now"])
+    assert portal_now >= datetime.fromisoformat("2026-11-02T09:00:30+00:00")  # the next window
 
 
 def test_forced_password_change_pauses_the_payer_and_submits_nothing(world: World) -> None:

@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,17 +24,9 @@ from portalbot.evidence import EvidenceStore
 from portalbot.intake import intake
 from portalbot.ledger import Ledger
 from portalbot.worklist import build_worklist, to_csv
-from tests.helpers import ACME_LOGIN, ROOT, Runner
+from tests.helpers import ACME_LOGIN, ROOT, Clock, Runner
 
 pytestmark = pytest.mark.browser
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def _batch_of(*claims: object) -> ClaimBatchFile:

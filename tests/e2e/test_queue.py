@@ -8,7 +8,7 @@ import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -21,17 +21,9 @@ from portalbot.adapters import Credentials
 from portalbot.config import PayerSettings, RetrySettings, Settings
 from portalbot.intake import intake
 from portalbot.ledger import Ledger
-from tests.helpers import ACME_LOGIN, ROOT, Runner
+from tests.helpers import ACME_LOGIN, ROOT, Clock, Runner
 
 pytestmark = pytest.mark.browser
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def test_a_form_that_answers_503_twice_then_works_is_one_submission_with_the_retries_recorded(

@@ -194,3 +194,34 @@ def sign_in(page: Any, base_url: str, name: str = REVIEWER, password: str = PASS
     with page.expect_navigation():
         page.get_by_role("button", name="Sign in").click()
     return page
+
+
+# --- Playwright's sync API, kept to this package ------------------------------------------
+# The sync API runs an event loop in the main thread for as long as it lives. Scoped to the
+# session (pytest-playwright's default) it would still be running when later tests call
+# asyncio.run(), which then refuses to start. These overrides end it with this package.
+
+@pytest.fixture(scope="package")
+def playwright() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    driver = sync_playwright().start()
+    yield driver
+    driver.stop()
+
+
+@pytest.fixture(scope="package")
+def browser_type(playwright: Any, browser_name: str) -> Any:
+    return getattr(playwright, browser_name)
+
+
+@pytest.fixture(scope="package")
+def browser(browser_type: Any, browser_type_launch_args: dict[str, Any]) -> Iterator[Any]:
+    launched = browser_type.launch(**browser_type_launch_args)
+    yield launched
+    launched.close()
+
+
+@pytest.fixture(scope="package")
+def browser_context_args(playwright: Any, device: str | None) -> dict[str, Any]:
+    return dict(playwright.devices[device]) if device else {}
