@@ -9,8 +9,8 @@ are parked at pause points, and Playwright waits for what the page shows.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 import threading
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,6 @@ from portalbot import credentials as keyring_credentials
 from portalbot.browser import launch
 from portalbot.cli import main as portalbot
 from portalbot.config import BrowserSettings
-from portalbot.errors import AuthenticationError
 
 from .conftest import Portals, World, portal_codes
 
