@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -98,7 +99,14 @@ def _worker(tmp_path: Path, portal: RunningPortal, ledger_url: str, *args: str) 
         [sys.executable, "-m", "portalbot", "--data-dir", str(tmp_path / "data"),
          "worker", "--until-empty", *args],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group: Python, the driver and Chromium
     )
+
+
+def _kill_process_group(worker: subprocess.Popen[bytes]) -> None:
+    """kill -9 the worker's whole process group, as a power cut or the OOM killer would."""
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait()
 
 
 def _one_submission_per_claim(acme: ControlClient, ledger: Ledger, batch_id: str) -> None:
@@ -122,16 +130,16 @@ def test_workers_killed_at_every_stage_leave_exactly_one_submission_per_claim(
     tmp_path: Path, settings: Settings, ledger: Ledger, acme_server: RunningPortal,
     acme: ControlClient, keyring_login: None,
 ) -> None:
-    loaded = intake(ledger, settings, synthetic_batch(12, prefix="CRASH"))
+    loaded = intake(ledger, settings, synthetic_batch(30, prefix="CRASH"))
     url = settings.resolved_ledger_url
-    # Killed while signing in, while the form loads (before the write-ahead intent), with
-    # the submission parked before the portal stores it, and after it stored it.
+    # Killed while signing in and while the form loads (before the click), with the click
+    # made and the request parked before the portal stores it, and after the portal stored
+    # it but before the browser saw the answer.
     for point in ("login", "claim_form", "before_store", "after_store", "after_store"):
         acme.arm_pause(point)
         worker = _worker(tmp_path, acme_server, url)
         acme.wait_parked(point, timeout=60)
-        worker.kill()
-        worker.wait()
+        _kill_process_group(worker)
         acme.release(point)
 
     survivor = _worker(tmp_path, acme_server, url)
