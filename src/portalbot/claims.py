@@ -49,7 +49,9 @@ def _parse_date(value: Any) -> Any:
     """Accept ISO dates only: "03/04/2026" is ambiguous, and silent guessing bills wrong."""
     if isinstance(value, date) and type(value) is date:
         return value
-    if not isinstance(value, str) or not _DATE_RE.match(value):
+    # The shape check without a regex: this runs for every date of every claim.
+    if not (isinstance(value, str) and len(value) == 10 and value[4] == value[7] == "-"
+            and _DATE_RE.match(value)):
         raise ValueError("give dates as ISO YYYY-MM-DD, such as \"2026-10-31\"")
     try:
         return date.fromisoformat(value)
@@ -357,16 +359,19 @@ def _validate(raw: Any, source: str, location: str) -> Iterator[LoadedClaim | Cl
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """JSON lets a key repeat and keeps the last; for a claim that hides an edit, so refuse."""
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"the key {json.dumps(key[:64])} appears twice in one object")
-        result[key] = value
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        keys = [key for key, _ in pairs]
+        repeated = next(key for key in keys if keys.count(key) > 1)
+        raise ValueError(f"the key {json.dumps(repeated[:64])} appears twice in one object")
     return result
 
 
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicate_keys)
+
+
 def _parse_json(text: str | bytes) -> Any:
-    return json.loads(text, object_pairs_hook=_no_duplicate_keys)
+    return _DECODER.decode(text.decode("utf-8") if isinstance(text, bytes) else text)
 
 
 def _json_documents(data: bytes, source: str) -> list[Any]:
