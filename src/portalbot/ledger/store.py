@@ -62,7 +62,8 @@ def patient_month_key(payer_id: str, member_id: str, service_month: str) -> str:
     return hashlib.sha256(f"{payer_id}\x00{member_id}\x00{service_month}".encode()).hexdigest()
 
 
-def _aware(value: datetime | None) -> datetime | None:
+def aware_utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; the ledger writes UTC."""
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value
@@ -99,9 +100,9 @@ class ClaimRecord:
             replaces=m["replaces"], account=m["account"], confirmation=m["confirmation"],
             payer_claim_number=m["payer_claim_number"], reason_code=m["reason_code"],
             reason=m["reason"], attempt_count=m["attempt_count"],
-            next_attempt_at=_aware(m["next_attempt_at"]), batch_id=m["batch_id"],
+            next_attempt_at=aware_utc(m["next_attempt_at"]), batch_id=m["batch_id"],
             payload=m["payload"], findings=m["findings"],
-            updated_at=_aware(m["updated_at"]) or utcnow(),
+            updated_at=aware_utc(m["updated_at"]) or utcnow(),
         )
 
 
@@ -542,7 +543,7 @@ class Ledger:
         p = schema.payers
         with self._tx() as tx:
             self._ensure_payer(tx, payer_id)
-            last = _aware(tx.execute(
+            last = aware_utc(tx.execute(
                 sa.select(p.c.last_submit_at).where(p.c.payer_id == payer_id)
             ).scalar_one())
             if last is not None and (now - last).total_seconds() < min_interval_s:

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from portalbot.errors import PortalbotError
 from portalbot.ledger import schema
+from portalbot.ledger.store import aware_utc
 from portalbot.review.auth import ThrottlePolicy
 
 VERIFIED = "verified"
@@ -33,13 +34,6 @@ SESSION_TOUCH = timedelta(minutes=1)
 
 class ReviewError(PortalbotError):
     """A review action that cannot be done: unknown reviewer, attempt or verdict."""
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; the ledger writes UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 # --- reviewers ------------------------------------------------------------------------------
@@ -152,7 +146,7 @@ def touch_session(engine: sa.Engine, token_hash: str, now: datetime) -> Session 
     if row is None:
         return None
     m = row._mapping
-    created, seen = _aware(m["created_at"]), _aware(m["last_seen_at"])
+    created, seen = aware_utc(m["created_at"]), aware_utc(m["last_seen_at"])
     assert created is not None and seen is not None
     if m["disabled"] or now - seen > SESSION_IDLE or now - created > SESSION_MAX:
         delete_session(engine, token_hash)
@@ -181,7 +175,7 @@ def locked_until(engine: sa.Engine, key: str, now: datetime) -> datetime | None:
                 schema.signin_throttle.c.key == key
             )
         ).scalar()
-    until = _aware(value)
+    until = aware_utc(value)
     return until if until is not None and until > now else None
 
 
@@ -247,7 +241,7 @@ def audit_rows(engine: sa.Engine, claim_pk: int | None = None) -> list[AuditRow]
         query = query.where(a.c.claim_pk == claim_pk)
     with engine.connect() as connection:
         return [
-            AuditRow(m["name"], m["claim_pk"], m["attempt_id"], m["action"], _aware(m["at"]))  # type: ignore[arg-type]
+            AuditRow(m["name"], m["claim_pk"], m["attempt_id"], m["action"], aware_utc(m["at"]))  # type: ignore[arg-type]
             for m in (row._mapping for row in connection.execute(query))
         ]
 
@@ -291,7 +285,7 @@ def _verdict_rows(connection: sa.Connection, *where: Any) -> list[VerdictRow]:
     )
     return [
         VerdictRow(m["attempt_id"], m["claim_pk"], m["name"], m["verdict"], m["note"],
-                   _aware(m["at"]))  # type: ignore[arg-type]
+                   aware_utc(m["at"]))  # type: ignore[arg-type]
         for m in (row._mapping for row in rows)
     ]
 
@@ -347,7 +341,7 @@ def flagged_claims(engine: sa.Engine) -> list[FlaggedClaim]:
         return [
             FlaggedClaim(
                 m["claim_pk"], m["claim_id"], m["version"], m["payer_id"], m["state"],
-                m["attempt_id"], m["name"], m["note"], _aware(m["at"]),  # type: ignore[arg-type]
+                m["attempt_id"], m["name"], m["note"], aware_utc(m["at"]),  # type: ignore[arg-type]
             )
             for m in (row._mapping for row in connection.execute(query))
         ]
@@ -461,7 +455,7 @@ def queue(engine: sa.Engine, wanted: QueueFilter = QueueFilter()) -> list[QueueI
         return [
             QueueItem(
                 m["id"], m["number"], m["claim_pk"], m["claim_id"], m["version"], m["payer_id"],
-                m["state"], m["confirmation"], m["reason"], _aware(m["finished_at"]),
+                m["state"], m["confirmation"], m["reason"], aware_utc(m["finished_at"]),
                 bool(m["screenshot"]), m["verdict"], m["verdict_by"],
             )
             for m in (row._mapping for row in connection.execute(query))
