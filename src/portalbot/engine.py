@@ -155,7 +155,6 @@ class Engine:
         self.worker = worker or settings.worker_name or default_worker_name()
         self._adapters: dict[str, PortalAdapter] = {}
         self._credentials: dict[tuple[str, str], Credentials] = {}
-        self.states: tuple[str, ...] = (QUEUED, FAILED, IN_DOUBT)
 
     # --- running -------------------------------------------------------------------
     async def run(
@@ -210,7 +209,6 @@ class Engine:
             leased = self.ledger.lease(
                 self.worker, batch_id=batch_id, payer_ids=allowed, limit=1,
                 lease_s=self.settings.lease_s, dead_owner=owner_is_dead,
-                states=self.states,
             )
             if not leased or leased[0].pk in skipped:
                 for record in leased:
@@ -229,15 +227,11 @@ class Engine:
                 on_result(result)
 
     def _allowed_payers(self, payer_ids: list[str] | None, summary: RunSummary) -> list[str] | None:
+        """The payers this run may still lease for; None means every payer."""
         if payer_ids is None and not summary.blocked_payers:
             return None
-        known = payer_ids if payer_ids is not None else [
-            p for p in self._payers_in_ledger() if p not in summary.blocked_payers
-        ]
+        known = payer_ids if payer_ids is not None else sorted(self.registry)
         return [p for p in known if p not in summary.blocked_payers]
-
-    def _payers_in_ledger(self) -> list[str]:
-        return sorted(set(self.registry))
 
     # --- later verdicts ----------------------------------------------------------------
     async def check_statuses(
@@ -369,9 +363,6 @@ class Engine:
                     if dry_run:
                         self.ledger.release(record.pk, self.worker)
                         return None
-                if record.state == FAILED:
-                    self.ledger.transition(record.pk, FAILED, QUEUED, self.worker, "retry is due")
-                    record = self.ledger.claim(record.pk)
                 return await self._submit(adapter, session, creds, record, form, dry_run, bound)
         except NeedsHumanError as exc:
             # Met while signing in (a forced password change): nothing was submitted.
@@ -445,7 +436,7 @@ class Engine:
         await self._respect_interval(adapter)
         self.ledger.renew(record.pk, self.worker, self.settings.lease_s)
         self.ledger.mark_submitting(
-            record.pk, attempt_id, self.worker, account=self._account_name(record)
+            record.pk, attempt_id, self.worker, account=session.key[1]
         )
         try:
             with portal_boundary(adapter.payer_id, "submit"):
@@ -603,10 +594,6 @@ class Engine:
                 payer_id=payer_id,
             )
         return account.name
-
-    def _account_name(self, record: ClaimRecord) -> str:
-        claim = Claim.model_validate(record.payload)
-        return self._account(record.payer_id, claim)
 
     def _creds(self, payer_id: str, account: str) -> Credentials:
         key = (payer_id, account)

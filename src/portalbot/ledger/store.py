@@ -353,7 +353,6 @@ class Ledger:
         limit: int = 1,
         lease_s: float = 300.0,
         dead_owner: OwnerCheck = _nobody_dead,
-        states: Sequence[str] = (QUEUED, FAILED, IN_DOUBT),
     ) -> list[ClaimRecord]:
         """Take up to ``limit`` claims that are due: queued, a failed one whose retry time
         has come, or an in_doubt one due for reconciliation.
@@ -367,7 +366,6 @@ class Ledger:
             c.state == QUEUED,
             sa.and_(c.state.in_([FAILED, IN_DOUBT]), c.next_attempt_at <= now),
         )
-        due = sa.and_(due, c.state.in_(list(states)))
         dead = self._dead_owners(dead_owner)
         free = sa.or_(c.lease_owner.is_(None), c.lease_expires_at < now, c.lease_owner.in_(dead))
         query = sa.select(c.id).where(due, free).order_by(c.id).limit(limit)
