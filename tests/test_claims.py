@@ -275,6 +275,44 @@ def test_duplicate_json_keys_are_refused(tmp_path: Path, raw: dict[str, Any]) ->
     assert "appears twice" in problem.message
 
 
+def test_a_repeated_key_inside_a_nested_object_is_refused_too(
+    tmp_path: Path, raw: dict[str, Any]
+) -> None:
+    path = tmp_path / "batch.jsonl"
+    text = json.dumps(raw).replace('"sex":', '"sex": "U", "sex":', 1)
+    path.write_text(text + "\n")
+    [problem] = load_claims(path).problems
+    assert problem.message.startswith('not valid JSON: the key "sex" appears twice')
+    assert "(column " in problem.message
+
+
+def test_a_utf8_byte_order_mark_is_read_not_refused(tmp_path: Path, raw: dict[str, Any]) -> None:
+    jsonl, whole = tmp_path / "batch.jsonl", tmp_path / "batch.json"
+    jsonl.write_bytes(b"\xef\xbb\xbf" + json.dumps(raw).encode() + b"\n")
+    whole.write_bytes(b"\xef\xbb\xbf" + json.dumps([raw]).encode())
+    assert [c.location for c in load_claims(jsonl).claims] == ["line 1"]
+    assert [c.location for c in load_claims(whole).claims] == ["claim #1"]
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_not_json_numbers(
+    tmp_path: Path, raw: dict[str, Any], number: str
+) -> None:
+    path = tmp_path / "batch.jsonl"
+    path.write_text(json.dumps(raw).replace('"version": 1', f'"version": {number}', 1) + "\n")
+    [problem] = load_claims(path).problems
+    assert problem.message.startswith("not valid JSON")
+    assert problem.field is None
+
+
+def test_text_that_is_not_utf8_is_named_as_such(tmp_path: Path, raw: dict[str, Any]) -> None:
+    raw["patient"]["first_name"] = "Latin1"
+    path = tmp_path / "batch.jsonl"
+    path.write_bytes(json.dumps(raw).encode().replace(b"Latin1", b"Ren\xe9e") + b"\n")
+    [problem] = load_claims(path).problems
+    assert "not UTF-8" in problem.message
+
+
 @pytest.mark.parametrize(
     ("name", "content"),
     [

@@ -9,6 +9,7 @@ Problems name the file, the claim and the field, never the offending value (it m
 from __future__ import annotations
 
 import calendar
+import codecs
 import hashlib
 import json
 import re
@@ -19,6 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO, Literal, get_args
 
+import jiter
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -45,18 +47,22 @@ _MONEY_RE = re.compile(r"^-?\d{1,9}(\.\d{1,2})?$")
 _MONEY_HINT = 'give money as a decimal string such as "62.00"'
 
 
-def _parse_date(value: Any) -> Any:
-    """Accept ISO dates only: "03/04/2026" is ambiguous, and silent guessing bills wrong."""
-    if isinstance(value, date) and type(value) is date:
+def _parse_date(value: Any) -> date:
+    """Accept ISO dates only: "03/04/2026" is ambiguous, and silent guessing bills wrong.
+
+    Pydantic's own date type would also take "1654646400" as a Unix time, so dates are
+    parsed here; this runs for every date of every claim, hence no regex on the happy path
+    (with dashes at 4 and 7, `fromisoformat` takes nothing but YYYY-MM-DD).
+    """
+    if type(value) is str and len(value) == 10 and value[4] == value[7] == "-":
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            if _DATE_RE.match(value):
+                raise ValueError("not a real calendar date; give an ISO YYYY-MM-DD date") from None
+    elif type(value) is date:
         return value
-    # The shape check without a regex: this runs for every date of every claim.
-    if not (isinstance(value, str) and len(value) == 10 and value[4] == value[7] == "-"
-            and _DATE_RE.match(value)):
-        raise ValueError("give dates as ISO YYYY-MM-DD, such as \"2026-10-31\"")
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValueError("not a real calendar date; give an ISO YYYY-MM-DD date") from None
+    raise ValueError("give dates as ISO YYYY-MM-DD, such as \"2026-10-31\"")
 
 
 def _parse_money(value: Any) -> Any:
@@ -357,28 +363,17 @@ def _validate(raw: Any, source: str, location: str) -> Iterator[LoadedClaim | Cl
             yield ClaimProblem(source, location, claim_id, field, _message(err))
 
 
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """JSON lets a key repeat and keeps the last; for a claim that hides an edit, so refuse."""
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        keys = [key for key, _ in pairs]
-        repeated = next(key for key in keys if keys.count(key) > 1)
-        raise ValueError(f"the key {json.dumps(repeated[:64])} appears twice in one object")
-    return result
-
-
-_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicate_keys)
-
-
-def _parse_json(text: str | bytes) -> Any:
-    return _DECODER.decode(text.decode("utf-8") if isinstance(text, bytes) else text)
+def _parse_json(data: bytes) -> Any:
+    """JSON as claims need it: a repeated key is refused (JSON keeps the last one, which for
+    a claim hides an edit), and so are NaN and Infinity. jiter is pydantic's own parser."""
+    return jiter.from_json(data, catch_duplicate_keys=True, allow_inf_nan=False)
 
 
 def _json_documents(data: bytes, source: str) -> list[Any]:
     """The claim objects of a JSON file, parsed eagerly: a broken file fails as a whole."""
     try:
-        doc = _parse_json(data)
-    except (ValueError, UnicodeDecodeError) as exc:
+        doc = _parse_json(data.removeprefix(codecs.BOM_UTF8))
+    except ValueError as exc:
         raise ClaimFileError(f"{source} is not valid JSON: {_json_reason(exc)}") from None
     if isinstance(doc, dict) and set(doc) == {"claims"} and isinstance(doc["claims"], list):
         doc = doc["claims"]
@@ -398,23 +393,33 @@ def _iter_jsonl(lines: Iterable[bytes], source: str) -> Iterator[LoadedClaim | C
         if not line.strip():
             continue
         location = f"line {number}"
+        if number == 1:
+            line = line.removeprefix(codecs.BOM_UTF8)
         try:
             raw = _parse_json(line)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except ValueError as exc:
             message = f"not valid JSON: {_json_reason(exc, one_line=True)}"
             yield ClaimProblem(source, location, None, None, message)
             continue
         yield from _validate(raw, source, location)
 
 
-def _json_reason(exc: Exception, *, one_line: bool = False) -> str:
+_JITER_ERROR = re.compile(r"^(?P<msg>.*) at line (?P<line>\d+) column (?P<col>\d+)$")
+_DUPLICATE_KEY = re.compile(r'^Detected duplicate key "(?P<key>.*)"$')
+
+
+def _json_reason(exc: ValueError, *, one_line: bool = False) -> str:
     """The parser's reason and position, without echoing the document."""
-    if isinstance(exc, json.JSONDecodeError):
-        where = f"column {exc.colno}" if one_line else f"line {exc.lineno}, column {exc.colno}"
-        return f"{exc.msg} ({where})"
-    if isinstance(exc, UnicodeDecodeError):
-        return "the file is not UTF-8 text"
-    return str(exc)
+    found = _JITER_ERROR.match(str(exc))
+    if found is None:
+        return "the text is not JSON"
+    msg = found["msg"]
+    if duplicate := _DUPLICATE_KEY.match(msg):
+        msg = f"the key {json.dumps(duplicate['key'][:64])} appears twice in one object"
+    elif msg.startswith("invalid unicode"):
+        msg = "the text is not UTF-8"
+    where = f"column {found['col']}" if one_line else f"line {found['line']}, column {found['col']}"
+    return f"{msg} ({where})"
 
 
 def _without_duplicates(
