@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from typing import ClassVar
+from urllib.parse import urlencode
 
 from playwright.async_api import Locator, Page
 from pydantic import Field
@@ -27,6 +28,7 @@ from portalbot.errors import (
     SubmissionUncertain,
 )
 from portalbot.outcomes import Accepted, Denied, Duplicate, Outcome, Paid, Rejected
+from portalbot.pagekit import definition_list, fill_by_label, table_rows
 
 MEMBER_ID = re.compile(r"^ACM\d{9}$")
 CONFIRMATION = re.compile(r"^ACM-\d{6}-\d{6}$")
@@ -214,16 +216,16 @@ class AcmeAdapter(PortalAdapter):
                 f"Line {number} charge": line.charge,
                 f"Line {number} diagnosis pointers": line.pointers,
             }
-        for label, value in texts.items():
-            if value:  # the form is fresh: an empty field needs no typing
-                await page.get_by_label(label, exact=True).fill(value)
-        await page.get_by_label("Patient sex", exact=True).select_option(form.patient_sex)
-        await page.get_by_label("Patient relationship to insured", exact=True).select_option(
-            form.relationship
-        )
-        await page.get_by_label("Claim frequency", exact=True).select_option(form.claim_frequency)
-        await page.get_by_label("Accept assignment", exact=True).set_checked(True)
-        await page.get_by_label("Signature on file", exact=True).set_checked(True)
+        choices: dict[str, str | bool] = {
+            "Patient sex": form.patient_sex,
+            "Patient relationship to insured": form.relationship,
+            "Claim frequency": form.claim_frequency,
+            "Accept assignment": True,
+            "Signature on file": True,
+        }
+        # The form is fresh: an empty field needs no typing (and may be one Acme dropped).
+        filled = {label: value for label, value in texts.items() if value}
+        await fill_by_label(page, filled | choices, payer_id=self.payer_id)
 
     async def submit(self, page: Page) -> None:
         await page.get_by_role("button", name="Submit claim").click()
@@ -265,12 +267,7 @@ class AcmeAdapter(PortalAdapter):
 
     async def _summary(self, page: Page) -> dict[str, str]:
         """The claim page's term/definition list, read as a person reads it."""
-        return {
-            (await term.inner_text()).strip(): (
-                await term.locator("xpath=following-sibling::dd[1]").inner_text()
-            ).strip()
-            for term in await page.get_by_role("term").all()
-        }
+        return await definition_list(page)
 
     async def _read_confirmation(self, page: Page) -> Outcome:
         summary = await self._summary(page)
@@ -304,20 +301,16 @@ class AcmeAdapter(PortalAdapter):
 
     # --- claim history ------------------------------------------------------------------
     async def find_submission(self, page: Page, portal_key: str) -> Outcome | None:
-        await self._goto(page, "/claims/history")
-        await page.get_by_label("Patient account number", exact=True).fill(portal_key)
-        await page.get_by_role("button", name="Search").click()
-        await page.wait_for_load_state()
+        # The search form is a plain GET: its result page is addressable in one request.
+        await self._goto(page, "/claims/history?" + urlencode({"patient_account_number": portal_key}))
         await self._raise_if_down(page)
         table = page.get_by_role("table", name="Search results")
         if not await table.count():
             return None
-        headers = [h.strip() for h in await table.get_by_role("columnheader").all_inner_texts()]
-        for row in await table.locator("tbody").get_by_role("row").all():
-            cells = dict(zip(headers, await row.get_by_role("cell").all_inner_texts(), strict=False))
-            if cells.get("Patient account number", "").strip() != portal_key:
+        for cells in await table_rows(table):
+            if cells.get("Patient account number") != portal_key:
                 continue
-            status, number = cells.get("Status", "").strip(), cells.get("Claim number", "").strip()
+            status, number = cells.get("Status", ""), cells.get("Claim number", "")
             if status == "Accepted":
                 return Accepted(confirmation=number)
             if status == "Rejected":

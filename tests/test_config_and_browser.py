@@ -50,9 +50,22 @@ def test_without_any_chromium_the_error_says_how_to_get_one(monkeypatch: pytest.
     assert "apt-get install chromium" in str(caught.value)
 
 
-def test_a_system_chromium_is_used_when_playwrights_build_is_absent(
+def test_headless_runs_prefer_the_system_headless_shell_when_playwrights_build_is_absent(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(browser.shutil, "which", lambda name: f"/usr/bin/{name}")
+    headless = browser.find_chromium(_NoBundledChromium, BrowserSettings())  # type: ignore[arg-type]
+    headed = browser.find_chromium(
+        _NoBundledChromium, BrowserSettings(headless=False)  # type: ignore[arg-type]
+    )
+    assert headless == Path("/usr/bin/chromium-headless-shell")
+    assert headed == Path("/usr/bin/chromium")
+
+
+def test_without_a_headless_shell_the_full_system_chromium_runs_headless(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    on_path = {"chromium": "/usr/bin/chromium"}
+    monkeypatch.setattr(browser.shutil, "which", on_path.get)
     found = browser.find_chromium(_NoBundledChromium, BrowserSettings())  # type: ignore[arg-type]
     assert found == Path("/usr/bin/chromium")

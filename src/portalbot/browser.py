@@ -1,8 +1,10 @@
 """Finding and launching Chromium, and the per-payer session pool.
 
 Browser search order: an explicit executable (settings or ``PORTALBOT_CHROMIUM``),
-Playwright's own build where it was installed, then a system Chromium. When none is
-there the error says how to get one. A remote browser server (``ws_endpoint``) is used
+Playwright's own build where it was installed, then a system Chromium: for headless runs
+the headless shell first (Debian's ``chromium-headless-shell``, the same build Playwright
+itself runs headless), because the full browser in headless mode costs about half again
+as much CPU per claim. When none is there the error says how to get one. A remote browser server (``ws_endpoint``) is used
 through Playwright's ``connect`` instead.
 """
 
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
     from portalbot.adapters import PortalAdapter
 
 SYSTEM_CHROMIUMS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+HEADLESS_SHELLS = ("chromium-headless-shell", "chrome-headless-shell")
+DEBIAN_PACKAGES = ("chromium", "chromium-headless-shell")
 # Quiet flags: without them Chromium phones home at start-up, which a closed network refuses.
 LAUNCH_ARGS = [
     "--disable-background-networking",
@@ -55,15 +59,20 @@ def find_chromium(playwright: Playwright, settings: BrowserSettings) -> Path | N
         bundled = None
     if bundled is not None and bundled.exists():
         return None
-    for name in SYSTEM_CHROMIUMS:
-        found = shutil.which(name)
-        if found:
-            return Path(found)
+    found = system_chromium(headless=settings.headless)
+    if found is not None:
+        return found
     raise BrowserNotFound(
         "no Chromium found: run `python -m playwright install chromium`, or install your "
         "system's package (Debian/Ubuntu: `apt-get install chromium`), or set "
         "PORTALBOT_CHROMIUM to a Chromium or Chrome executable"
     )
+
+
+def system_chromium(*, headless: bool) -> Path | None:
+    """The system browser on PATH: a headless shell first when running headless."""
+    names = (*HEADLESS_SHELLS, *SYSTEM_CHROMIUMS) if headless else SYSTEM_CHROMIUMS
+    return next((Path(found) for name in names if (found := shutil.which(name))), None)
 
 
 async def launch(playwright: Playwright, settings: BrowserSettings) -> Browser:
@@ -193,26 +202,40 @@ def locate_chromium(settings: BrowserSettings) -> str:
 
 
 def install_chromium(settings: BrowserSettings, say: Callable[[str], None]) -> str:
-    """Make sure a Chromium is there: Playwright's own build, else Debian's package as root."""
+    """Make sure a Chromium is there: Playwright's own build, else Debian's packages as root.
+
+    A system Chromium without the headless shell beside it is used as it is, but where
+    apt can add the shell it is added: headless runs are the ones that go on all night.
+    """
     try:
-        return locate_chromium(settings)
+        found = locate_chromium(settings)
     except BrowserNotFound:
-        pass
-    say("no Chromium yet; trying `playwright install chromium`")
-    attempt = subprocess.run(
-        [sys.executable, "-m", "playwright", "install", "chromium"],
-        capture_output=True, text=True, check=False,
-    )
-    if attempt.returncode == 0:
-        return locate_chromium(settings)
+        found = None
+    if found is not None and (found.startswith("Playwright's") or _has_headless_shell()):
+        return found
+    if found is None:
+        say("no Chromium yet; trying `playwright install chromium`")
+        attempt = subprocess.run(
+            [sys.executable, "-m", "playwright", "install", "chromium"],
+            capture_output=True, text=True, check=False,
+        )
+        if attempt.returncode == 0:
+            return locate_chromium(settings)
     if os.geteuid() == 0 and shutil.which("apt-get"):
-        say("Playwright's download failed; installing Debian's chromium package with apt-get")
+        missing = [name for name in DEBIAN_PACKAGES if not shutil.which(name)]
+        say(f"installing Debian's {' and '.join(missing)} with apt-get")
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+        for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *missing]):
             subprocess.run(command, check=False, env=env, stdout=subprocess.DEVNULL)
         return locate_chromium(settings)
+    if found is not None:
+        return found
     raise BrowserNotFound(
         "could not install a Chromium: Playwright's download failed and this is not a root "
         "Debian system; install your system's chromium package (or Google Chrome) and set "
         "PORTALBOT_CHROMIUM to it if it is not on PATH"
     )
+
+
+def _has_headless_shell() -> bool:
+    return any(shutil.which(name) for name in HEADLESS_SHELLS)

@@ -434,9 +434,9 @@ class Engine:
             )
 
         await self._respect_interval(adapter)
-        self.ledger.renew(record.pk, self.worker, self.settings.lease_s)
         self.ledger.mark_submitting(
-            record.pk, attempt_id, self.worker, account=session.key[1]
+            record.pk, attempt_id, self.worker, account=session.key[1],
+            lease_s=self.settings.lease_s,
         )
         try:
             with portal_boundary(adapter.payer_id, "submit"):

@@ -8,7 +8,6 @@ engine records them, with evidence files the tests write themselves.
 from __future__ import annotations
 
 import os
-import shutil
 import struct
 import zlib
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ from typing import Any
 import pytest
 
 from fixtures.portals._common import serve_in_thread
-from portalbot.browser import LAUNCH_ARGS, SYSTEM_CHROMIUMS
+from portalbot.browser import LAUNCH_ARGS, system_chromium
 from portalbot.evidence import EvidenceStore, write_private
 from portalbot.ledger import Evidence, Ledger
 from portalbot.outcomes import Accepted, Rejected
@@ -36,7 +35,8 @@ def _chromium() -> str | None:
     configured = os.environ.get("PORTALBOT_CHROMIUM")
     if configured:
         return configured
-    return next((found for name in SYSTEM_CHROMIUMS if (found := shutil.which(name))), None)
+    found = system_chromium(headless=True)
+    return str(found) if found else None
 
 
 @pytest.fixture(scope="session")

@@ -609,8 +609,17 @@ class Ledger:
                 )
         return attempt_id
 
-    def mark_submitting(self, pk: int, attempt_id: str, worker: str, account: str) -> None:
-        """The write-ahead intent: committed before the click, or the click does not happen."""
+    def mark_submitting(
+        self, pk: int, attempt_id: str, worker: str, account: str, lease_s: float | None = None
+    ) -> None:
+        """The write-ahead intent: committed before the click, or the click does not happen.
+
+        ``lease_s`` renews the lease in the same transaction, so the click starts with a
+        full lease.
+        """
+        renewal: dict[str, Any] = {} if lease_s is None else {
+            "lease_expires_at": self.clock() + timedelta(seconds=lease_s)
+        }
         with self._tx() as tx:
             owner = tx.execute(
                 sa.select(schema.claims.c.lease_owner).where(schema.claims.c.id == pk)
@@ -619,7 +628,7 @@ class Ledger:
                 raise LedgerError("the claim's lease is held by another worker")
             self._transition(
                 tx, pk, QUEUED, SUBMITTING, worker, "submit intent", attempt_id=attempt_id,
-                account=account,
+                account=account, **renewal,
             )
             tx.execute(
                 schema.attempts.update()
@@ -734,7 +743,15 @@ class Ledger:
         return opens
 
     def payer_success(self, payer_id: str) -> None:
-        self._upsert_payer(payer_id, consecutive_failures=0, last_submit_at=self.clock())
+        """Close the run of consecutive failures. Writes (and syncs) only when there was one:
+        this follows every accepted claim."""
+        p = schema.payers
+        with self._tx() as tx:
+            tx.execute(
+                p.update()
+                .where(p.c.payer_id == payer_id, p.c.consecutive_failures != 0)
+                .values(consecutive_failures=0, updated_at=self.clock())
+            )
 
     def _ensure_payer(self, tx: sa.Connection, payer_id: str) -> None:
         exists = tx.execute(
