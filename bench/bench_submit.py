@@ -11,11 +11,12 @@ concurrency 1; with 300 ms added to every portal response, concurrency 4 reaches
 3x the claims per minute of concurrency 1. Also reported: the memory each extra browser
 context costs (resident set of the whole browser process tree).
 
-Each run starts its own browser and signs in afresh, and that start-up is timed with the
-claims; at concurrency 4 it is spread over a quarter as many claims per session, so the
-latency runs use 24 claims (6 per session), not a handful.
+Each run starts its own browser and signs in afresh (about a second with 300 ms per
+response), and that start-up is timed with the claims. At concurrency 4 each session
+spreads it over a quarter as many claims, so the latency runs use a batch of 48 (12 per
+session): a handful of claims would measure the sign-in, not the throughput.
 
-    python bench/bench_submit.py [--claims 24] [--runs 3] [--latency-claims 24]
+    python bench/bench_submit.py [--claims 24] [--runs 3] [--latency-claims 48]
 """
 
 from __future__ import annotations
@@ -175,7 +176,7 @@ def median_of(runs: int, run: Callable[[int], float]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--claims", type=int, default=24)
-    parser.add_argument("--latency-claims", type=int, default=24)
+    parser.add_argument("--latency-claims", type=int, default=48)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     configure(level="WARNING")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from datetime import date
+from typing import Any
 
 from portalbot.claims import ClaimBatchFile
 from portalbot.logs import MASK, configure, get_logger, register_claim_phi, scrub
@@ -45,3 +47,26 @@ def test_exception_tracebacks_are_scrubbed_too(demo_batch: ClaimBatchFile) -> No
     except ValueError:
         get_logger().exception("boom")
     assert claim.patient.last_name not in stream.getvalue()
+
+
+def test_each_concurrent_task_scrubs_the_claim_it_is_working_on(
+    demo_batch: ClaimBatchFile,
+) -> None:
+    first, second = (loaded.claim for loaded in demo_batch.claims[:2])
+    stream = io.StringIO()
+    configure(json_output=True, stream=stream)
+
+    async def work(claim: Any, started: asyncio.Event, other_started: asyncio.Event) -> None:
+        register_claim_phi(claim)
+        started.set()
+        await other_started.wait()  # both claims are now registered, in their own tasks
+        get_logger().warning("page said", text=f"no coverage for {claim.patient.last_name}")
+
+    async def both() -> None:
+        a, b = asyncio.Event(), asyncio.Event()
+        await asyncio.gather(work(first, a, b), work(second, b, a))
+
+    asyncio.run(both())
+    logged = stream.getvalue()
+    assert logged.count(MASK) == 2
+    assert first.patient.last_name not in logged and second.patient.last_name not in logged

@@ -2,8 +2,8 @@
 
 Two layers keep PHI and secrets out of log lines: keys that can only hold sensitive data
 are masked whatever their value, and every string value is scrubbed of the sensitive
-values registered while claims are in flight (names, birth dates in the formats portals
-use, member IDs, passwords). Callers should not log PHI in the first place; this catches
+values of the claim being worked on (names, birth dates in the formats portals use,
+member IDs) and of any value registered for the whole process. Callers should not log PHI in the first place; this catches
 what slips through, such as text copied from a page.
 """
 
@@ -14,6 +14,7 @@ import re
 import sys
 import threading
 from collections.abc import Iterable, MutableMapping
+from contextvars import ContextVar
 from datetime import date
 from typing import Any
 
@@ -28,27 +29,44 @@ SENSITIVE_KEYS = frozenset(
 )
 
 
+def _pattern(values: Iterable[str | None]) -> re.Pattern[str] | None:
+    fresh = sorted({v.strip() for v in values if v and len(v.strip()) >= 3}, key=len, reverse=True)
+    return re.compile("|".join(re.escape(v) for v in fresh), re.IGNORECASE) if fresh else None
+
+
 class Redactor:
-    """Remembers sensitive values and removes them from any text."""
+    """Removes sensitive values from any text: those registered for the whole process, and
+    those of the claim the current task is working on.
+
+    A claim's values are kept per task (a context variable), not added to one growing
+    pattern: a worker that ran for a month would otherwise recompile a pattern of every
+    patient it ever saw before each claim, and scan every log line against all of them.
+    Each task works one claim at a time, so its claim's values cover what it logs.
+    """
 
     def __init__(self) -> None:
         self._values: set[str] = set()
         self._lock = threading.Lock()
-        self._pattern: re.Pattern[str] | None = None
+        self._global: re.Pattern[str] | None = None
+        self._claim: ContextVar[re.Pattern[str] | None] = ContextVar(
+            f"portalbot-claim-phi-{id(self)}", default=None
+        )
 
     def register(self, values: Iterable[str | None]) -> None:
-        fresh = {v.strip() for v in values if v and len(v.strip()) >= 3}
+        """Scrub these values everywhere, for the life of the process."""
         with self._lock:
-            if fresh - self._values:
-                self._values |= fresh
-                ordered = sorted(self._values, key=len, reverse=True)
-                self._pattern = re.compile(
-                    "|".join(re.escape(v) for v in ordered), re.IGNORECASE
-                )
+            self._values |= {v.strip() for v in values if v and len(v.strip()) >= 3}
+            self._global = _pattern(self._values)
+
+    def working_on(self, values: Iterable[str | None]) -> None:
+        """Scrub these values from what the current task logs, until its next claim."""
+        self._claim.set(_pattern(values))
 
     def scrub(self, text: str) -> str:
-        pattern = self._pattern
-        return pattern.sub(MASK, text) if pattern else text
+        for pattern in (self._claim.get(), self._global):
+            if pattern is not None:
+                text = pattern.sub(MASK, text)
+        return text
 
 
 redactor = Redactor()
@@ -65,7 +83,10 @@ def date_spellings(value: date) -> list[str]:
 
 
 def register_claim_phi(claim: Any) -> None:
-    """Register a claim's identifying values before anything about it can be logged."""
+    """Register a claim's identifying values before anything about it can be logged.
+
+    They hold for the current task (asyncio task or thread) until it registers its next
+    claim; call this first thing wherever a claim is taken up."""
     patient = claim.patient
     subscriber = claim.subscriber
     values: list[str | None] = [
@@ -81,7 +102,7 @@ def register_claim_phi(claim: Any) -> None:
     insured_birth = getattr(subscriber, "birth_date", None)
     if insured_birth:
         values += date_spellings(insured_birth)
-    redactor.register(values)
+    redactor.working_on(values)
 
 
 def scrub(text: str) -> str:
