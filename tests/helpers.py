@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
 
 from fixtures.portals.acme import DEFAULT_PASSWORD, DEFAULT_USERNAME
 from portalbot.adapters import Credentials
@@ -59,3 +66,31 @@ def subset(batch: ClaimBatchFile, *claim_ids: str) -> ClaimBatchFile:
     chosen = [c for c in batch.claims if c.claim.claim_id in claim_ids]
     assert len(chosen) == len(claim_ids), "a claim id in the test is not in the fixture"
     return ClaimBatchFile(batch.path, batch.content_hash, chosen, [])
+
+
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards.
+
+    Skips with the reason when no server answers, unless PORTALBOT_REQUIRE_POSTGRES=1
+    (set by .ci/run) makes that a failure.
+    """
+    try:
+        admin = sa.create_engine(POSTGRES.replace("postgresql://", "postgresql+psycopg://"),
+                                 isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            name = f"portalbot_{uuid.uuid4().hex[:12]}"
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the server means "skip"
+        if os.environ.get("PORTALBOT_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required here but did not answer: {type(exc).__name__}")
+        pytest.skip(f"no PostgreSQL server at 127.0.0.1:5432 ({type(exc).__name__})")
+    try:
+        yield POSTGRES.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -22,7 +21,7 @@ from portalbot.adapters import Credentials
 from portalbot.config import PayerSettings, RetrySettings, Settings
 from portalbot.intake import intake
 from portalbot.ledger import Ledger
-from tests.helpers import ACME_LOGIN, ROOT, Clock, Runner
+from tests.helpers import ACME_LOGIN, ROOT, Clock, Runner, postgres_database
 
 pytestmark = pytest.mark.browser
 
@@ -155,25 +154,10 @@ def test_workers_killed_at_every_stage_leave_exactly_one_submission_per_claim(
 
 # --- many workers on PostgreSQL --------------------------------------------------------------
 
-POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
-
-
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
-    try:
-        admin = sa.create_engine(POSTGRES.replace("postgresql://", "postgresql+psycopg://"),
-                                 isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            name = f"portalbot_{uuid.uuid4().hex[:12]}"
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    except Exception as exc:  # noqa: BLE001 - any failure to reach the server means "skip"
-        if os.environ.get("PORTALBOT_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL is required here but did not answer: {type(exc).__name__}")
-        pytest.skip(f"no PostgreSQL server at 127.0.0.1:5432 ({type(exc).__name__})")
-    yield POSTGRES.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    with postgres_database() as url:
+        yield url
 
 
 @pytest.mark.postgres

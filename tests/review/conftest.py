@@ -11,6 +11,7 @@ import os
 import struct
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +26,7 @@ from portalbot.ledger import Evidence, Ledger
 from portalbot.outcomes import Accepted, Rejected
 from portalbot.review import auth, store
 from portalbot.review.app import ReviewConfig, create_app
+from tests.helpers import postgres_database
 
 REVIEWER = "alice"
 PASSWORD = "correct horse battery staple"
@@ -137,9 +139,28 @@ class DeskData:
         return recorded
 
 
+@contextmanager
+def ledger_at(backend: str, tmp_path: Path) -> Iterator[str]:
+    if backend == "postgresql":
+        with postgres_database() as url:
+            yield url
+    else:
+        yield f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+
+
 @pytest.fixture
-def desk(tmp_path: Path) -> Iterator[DeskData]:
-    ledger = Ledger.open(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
+def ledger_url(tmp_path: Path) -> Iterator[str]:
+    """SQLite; a module that must hold on PostgreSQL too overrides this with `both_backends`."""
+    with ledger_at("sqlite", tmp_path) as url:
+        yield url
+
+
+BOTH_BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture
+def desk(tmp_path: Path, ledger_url: str) -> Iterator[DeskData]:
+    ledger = Ledger.open(ledger_url)
     batch_id = ledger.create_batch("october.json", "0" * 64, 3, 0)
     data = DeskData(ledger, tmp_path / "evidence", batch_id)
     yield data
