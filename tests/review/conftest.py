@@ -201,9 +201,12 @@ class Served:
 
 
 @pytest.fixture
-def served(desk: DeskData, reviewer: int) -> Iterator[Served]:
+def served(request: pytest.FixtureRequest, desk: DeskData, reviewer: int) -> Iterator[Served]:
+    """The desk on a loopback port; parametrize indirectly with ReviewConfig overrides."""
     clock = FakeClock()
-    app = create_app(desk.ledger.engine, ReviewConfig(evidence_dir=desk.evidence_dir, clock=clock))
+    overrides: dict[str, Any] = getattr(request, "param", {})
+    config = ReviewConfig(evidence_dir=desk.evidence_dir, clock=clock, **overrides)
+    app = create_app(desk.ledger.engine, config)
     with serve_in_thread(app) as running:
         yield Served(running.base_url, clock)
 

@@ -196,3 +196,33 @@ def test_the_access_log_names_ids_and_never_phi(
     assert "state=accepted" not in logged
     for phi in (claim.patient, claim.member_id, "1950-12-10", "correct horse"):
         assert phi not in logged
+
+
+@pytest.mark.parametrize("served", [{"page_size": 2}], indirect=True)
+def test_a_long_queue_comes_in_pages_and_back_returns_to_the_page_of_the_claim(
+    page: Page, three_claims: DeskData, served: Served
+) -> None:
+    _, second, third = three_claims.claims
+    sign_in(page, served.base_url)
+    rows = page.locator("#queue tbody tr")
+    expect(page.locator("#shown").first).to_have_text("1–2 of 3 attempts · page 1 of 2")
+    expect(rows).to_have_count(2)
+    expect(page.locator("#prev-page")).to_have_count(0)
+
+    expect(page.locator("body[data-keys=ready]")).to_be_attached()
+    page.keyboard.press("n")
+    expect(page.locator("#shown").first).to_have_text("3–3 of 3 attempts · page 2 of 2")
+    expect(rows).to_have_count(1)
+    expect(page.locator("#next-page")).to_have_count(0)
+
+    expect(page.locator("body[data-keys=ready]")).to_be_attached()
+    page.keyboard.press("Enter")
+    expect(page.locator("#claim-id")).to_have_text(third.claim_id)
+    expect(page.locator("body[data-keys=ready]")).to_be_attached()
+    page.keyboard.press("k")  # the neighbours span pages: the previous claim is on page 1
+    expect(page.locator("#claim-id")).to_have_text(second.claim_id)
+    expect(page.locator("body[data-keys=ready]")).to_be_attached()
+    page.keyboard.press("q")
+    expect(page.locator("#shown").first).to_have_text("1–2 of 3 attempts · page 1 of 2")
+    expect(rows.nth(1)).to_have_class(re.compile("selected"))
+    expect(rows.nth(1)).to_have_attribute("data-attempt", second.attempt_id)

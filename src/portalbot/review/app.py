@@ -72,6 +72,8 @@ class ReviewConfig:
     clock: Callable[[], datetime] = utcnow
     name_policy: auth.ThrottlePolicy = field(default_factory=lambda: auth.NAME_POLICY)
     address_policy: auth.ThrottlePolicy = field(default_factory=lambda: auth.ADDRESS_POLICY)
+    # Rows per queue page: a month of a busy practice is thousands of attempts.
+    page_size: int = 100
 
     @property
     def session_cookie(self) -> str:
@@ -304,8 +306,17 @@ def create_app(engine: sa.Engine, config: ReviewConfig) -> Starlette:
         items = await db(store.queue, engine, wanted)
         choices = await db(store.queue_choices, engine)
         batches = await db(_batches, engine)
+        at = request.query_params.get("at", "")
+        shown = _page_of(items, config.page_size, request.query_params.get("page"), at)
+        params = wanted.to_params()
         return render(
-            request, "queue.html", items=items, wanted=wanted, params=wanted.to_params(),
+            request, "queue.html", items=shown.items, total=len(items), shown=shown,
+            wanted=wanted, params=params, selected=at,
+            page_links={
+                "prev": _qs({**params, "page": str(shown.number - 1)}) if shown.number > 1 else None,
+                "next": _qs({**params, "page": str(shown.number + 1)})
+                if shown.number < shown.pages else None,
+            },
             choices=choices, batches=batches, verdict_choices=(*store.VERDICTS, store.NO_VERDICT),
             done=request.query_params.get("done") == "1",
         )
@@ -427,6 +438,32 @@ def _parse_params(query: str) -> dict[str, str]:
     from urllib.parse import parse_qsl
 
     return dict(parse_qsl(query[:1000]))
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    items: list[store.QueueItem]
+    number: int  # 1-based
+    pages: int
+    first: int  # 1-based position of the first row shown (0 when there is none)
+
+
+def _page_of(
+    items: list[store.QueueItem], size: int, wanted: str | None, at: str
+) -> QueuePage:
+    """The page asked for; without one, the page holding `at` (the attempt a reviewer
+    came back from), else the first. Out-of-range pages clamp to the last."""
+    pages = max(1, -(-len(items) // size))
+    position = _position(items, at) if at else None
+    if wanted and wanted.isdigit():
+        number = int(wanted)
+    elif position is not None:
+        number = (position - 1) // size + 1
+    else:
+        number = 1
+    number = min(max(number, 1), pages)
+    start = (number - 1) * size
+    return QueuePage(items[start:start + size], number, pages, start + 1 if items else 0)
 
 
 def _neighbours(items: list[store.QueueItem], attempt_id: str) -> tuple[str | None, str | None]:

@@ -1,4 +1,5 @@
-// Keyboard review: j/k next/previous, Enter open, v verify, f flag (type a note, Enter), q queue.
+// Keyboard review: j/k next/previous, Enter open, n/p next/previous page, v verify,
+// f flag (type a note, Enter), q queue.
 // Served from this origin only (the CSP allows no inline script).
 (function () {
   "use strict";
@@ -25,10 +26,13 @@
       rows[index].setAttribute("aria-selected", "true");
       rows[index].scrollIntoView({ block: "nearest" });
     }
-    select(0);
+    var start = rows.findIndex(function (row) { return row.hasAttribute("data-start"); });
+    select(start === -1 ? 0 : start);
     return function (event) {
       if (event.key === "j") { select(index + 1); }
       else if (event.key === "k") { select(index - 1); }
+      else if (event.key === "n") { go("next-page"); }
+      else if (event.key === "p") { go("prev-page"); }
       else if ((event.key === "Enter" || event.key === "o") && rows.length) {
         window.location.assign(rows[index].getAttribute("data-href"));
       } else { return false; }
