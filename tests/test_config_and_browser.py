@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,35 @@ def test_without_a_headless_shell_the_full_system_chromium_runs_headless(
     monkeypatch.setattr(browser.shutil, "which", on_path.get)
     found = browser.find_chromium(_NoBundledChromium, BrowserSettings())  # type: ignore[arg-type]
     assert found == Path("/usr/bin/chromium")
+
+
+def test_install_falls_back_to_debians_chromium_and_headless_shell_as_root(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    commands: list[list[str]] = []
+    installed: list[str] = []
+
+    def run(command: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        commands.append(command)
+        if command[:2] == ["apt-get", "install"]:
+            installed.extend(command[4:])
+        failed = "playwright" in command  # offline: Playwright's download fails
+        return subprocess.CompletedProcess(command, 1 if failed else 0, "", "")
+
+    def locate(_settings: BrowserSettings) -> str:
+        if "chromium-headless-shell" not in installed:
+            raise browser.BrowserNotFound("none yet")
+        return "/usr/bin/chromium-headless-shell"
+
+    monkeypatch.setattr(browser.subprocess, "run", run)
+    monkeypatch.setattr(browser, "locate_chromium", locate)
+    monkeypatch.setattr(browser.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(browser.shutil, "which", lambda name: "/usr/bin/apt-get" if name == "apt-get" else None)
+    said: list[str] = []
+
+    found = browser.install_chromium(BrowserSettings(), said.append)
+
+    assert found == "/usr/bin/chromium-headless-shell"
+    assert installed == ["chromium", "chromium-headless-shell"]
+    assert commands[0][-3:] == ["playwright", "install", "chromium"]
+    assert any("apt-get" in line for line in said)
