@@ -4,8 +4,8 @@ The portal lives in a frameset (a ``banner`` frame and a ``main`` frame); its fo
 tables with no ``<label>`` elements, so fields are found by the text of the cell beside
 them and service-line boxes by their row number and column header. It wants dates as
 MMDDYYYY, diagnosis codes without the dot, at most 8 diagnoses and 6 lines, pointers as
-digits. The log-on page asks for NPI and PTAN besides user ID and password: the keyring
-username is written ``USERID:NPI:PTAN``.
+digits. The log-on page asks for NPI and PTAN besides user ID and password: they are
+``login_fields``, kept in the keyring beside the password.
 
 Submission asks a JavaScript ``confirm()`` first. Sometimes a CAPTCHA sits above the
 Submit button: that claim needs a person, and the code is never guessed. There is no
@@ -82,6 +82,7 @@ class KeystoneAdapter(PortalAdapter):
     display_name = "Keystone Medicare Services"
     default_base_url = "https://portal.keystonemedicare.example"
     form_model = KeystoneForm
+    login_fields = ("npi", "ptan")
     max_sessions_per_account = 1
     min_interval_s = 0.0
     history_searchable = False
@@ -143,15 +144,15 @@ class KeystoneAdapter(PortalAdapter):
 
     # --- session --------------------------------------------------------------------
     async def login(self, page: Page, credentials: Credentials) -> None:
-        parts = credentials.username.split(":")
-        if len(parts) != 3 or not all(parts):
+        npi, ptan = (credentials.fields.get(name, "").strip() for name in self.login_fields)
+        if not (npi and ptan):
             raise AuthenticationError(
-                "Keystone needs the keyring username written USERID:NPI:PTAN (its log-on "
-                "page asks for all three); store it again with `portalbot credentials set "
-                "keystone`",
+                "Keystone's log-on page asks for the NPI and PTAN besides the user ID and "
+                "password, and the keyring has no NPI or PTAN for this account; store them "
+                "with `portalbot credentials set keystone`",
                 payer_id=self.payer_id, step="login",
             )
-        user_id, npi, ptan = parts
+        user_id = credentials.username
         await self._goto(page, "/")
         main = self._main(page)
         await self._raise_if_down(main)

@@ -16,7 +16,8 @@ import importlib
 import importlib.metadata
 import pkgutil
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -49,11 +50,16 @@ class Filing:
 
 @dataclass(frozen=True)
 class Credentials:
-    """A portal login, from the keyring. ``repr`` never shows the secrets."""
+    """A portal login, from the keyring. ``repr`` never shows the secrets.
+
+    ``fields`` holds what a sign-in page asks for besides the username and password
+    (Keystone's NPI and PTAN), by the names the adapter declares in ``login_fields``.
+    """
 
     username: str
     password: str
     totp_secret: str | None = None
+    fields: Mapping[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return f"Credentials(username={self.username!r}, password=***)"
@@ -83,6 +89,9 @@ class PortalAdapter(ABC):
     working: ClassVar[bool] = True
     broken_reason: ClassVar[str | None] = None
     cases: ClassVar[tuple[Case, ...]] = ()
+    # Sign-in boxes besides username and password (Keystone: ("npi", "ptan")); `portalbot
+    # credentials set` asks for them and the keyring keeps them with the password.
+    login_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, base_url: str | None = None):
         self.base_url = (base_url or self.default_base_url).rstrip("/")

@@ -497,13 +497,22 @@ def credentials_group() -> None:
 @click.option("--totp", is_flag=True, help="Also ask for the account's TOTP secret.")
 def credentials_set(payer_id: str, account: str, username: str, password_stdin: bool,
                     totp: bool) -> None:
-    """Store the portal login for PAYER_ID's ACCOUNT."""
+    """Store the portal login for PAYER_ID's ACCOUNT.
+
+    Where the portal's sign-in asks for more than a username and password (Keystone: NPI
+    and PTAN), each is asked for too and kept beside the password.
+    """
     password = sys.stdin.readline().rstrip("\n") if password_stdin else getpass.getpass("Password: ")
     secret = getpass.getpass("TOTP secret: ") if totp else None
     if not password:
         raise click.UsageError("an empty password was given")
+    adapter = discover_adapters().get(payer_id)
+    names = adapter.login_fields if adapter is not None else ()
+    fields = {name: str(click.prompt(name.upper())).strip() for name in names}
     with environment_errors():
-        keyring_credentials.store(payer_id, account, Credentials(username, password, secret))
+        keyring_credentials.store(
+            payer_id, account, Credentials(username, password, secret, fields=fields)
+        )
     err.print(f"portalbot: stored credentials for {payer_id} account {account}")
 
 

@@ -9,6 +9,7 @@ reads secrets from config files, the environment of a command line, or logs them
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import keyring
 import keyring.errors
@@ -33,9 +34,11 @@ def _keyring_failure(payer_id: str, exc: Exception) -> ConfigError:
 
 
 def store(payer_id: str, account: str, credentials: Credentials) -> None:
-    document = {"username": credentials.username, "password": credentials.password}
+    document: dict[str, Any] = {"username": credentials.username, "password": credentials.password}
     if credentials.totp_secret:
         document["totp_secret"] = credentials.totp_secret
+    if credentials.fields:
+        document["fields"] = dict(credentials.fields)
     try:
         keyring.set_password(_service(payer_id), account, json.dumps(document))
     except keyring.errors.KeyringError as exc:
@@ -57,12 +60,16 @@ def lookup(payer_id: str, account: str) -> Credentials:
         )
     try:
         document = json.loads(raw)
+        fields = document.get("fields", {})
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in fields.items()):
+            raise TypeError("login fields must be text")
         return Credentials(
             username=document["username"],
             password=document["password"],
             totp_secret=document.get("totp_secret"),
+            fields=fields,
         )
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise ConfigError(
             f"the keyring entry for account {account!r} is not portalbot's; set it again with "
             f"`portalbot credentials set {payer_id} --account {account}`",

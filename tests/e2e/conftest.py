@@ -1,7 +1,8 @@
 """Every mock portal, a ledger and an engine wired to them, for the multi-payer e2e tests.
 
 Each payer with an adapter has a mock portal package ``fixtures.portals.<payer_id>``
-exposing ``create_app()`` and ``LOGIN`` (username, password, TOTP secret). Servers start
+exposing ``create_app()`` and ``LOGIN`` (username, password, TOTP secret), and
+``LOGIN_FIELDS`` where its sign-in asks for more. Servers start
 once per session, on first use, and are reset around every test.
 
 Time is never waited for: the ledger's clock and every portal's clock move together
@@ -56,8 +57,9 @@ class Portals:
         return self._controls[payer_id]
 
     def login(self, payer_id: str) -> Credentials:
-        username, password, secret = portal_module(payer_id).LOGIN
-        return Credentials(username, password, secret)
+        module = portal_module(payer_id)
+        username, password, secret = module.LOGIN
+        return Credentials(username, password, secret, fields=getattr(module, "LOGIN_FIELDS", {}))
 
     def started(self) -> list[str]:
         return list(self._running)

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from playwright.async_api import async_playwright
 
 from portalbot import credentials as keyring_credentials
+from portalbot.adapters import Credentials
 from portalbot.browser import launch
 from portalbot.cli import main as portalbot
 from portalbot.config import BrowserSettings
@@ -160,6 +161,21 @@ def test_forced_password_change_pauses_the_payer_and_submits_nothing(world: Worl
     paused, why = world.ledger.payer_circuit("blueriver")
     assert paused and "password" in (why or "")
     assert world.submitted("blueriver") == []
+
+
+def test_keystone_without_npi_and_ptan_in_the_keyring_pauses_before_any_log_on(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    login = world.portals.login("keystone")
+    monkeypatch.setattr(world, "credentials", lambda *_: Credentials(login.username, login.password))
+    loaded = world.load(KEYSTONE, "NORTHSIDE-2026-10-000401")
+
+    summary = world.run(loaded.batch_id)
+
+    assert "portalbot credentials set keystone" in summary.blocked_payers["keystone"]
+    assert world.record("NORTHSIDE-2026-10-000401").state == "queued"
+    assert world.ledger.payer_circuit("keystone")[0]
+    assert world.submitted("keystone") == []
 
 
 def test_captcha_ends_in_needs_human_with_a_screenshot_and_no_submission(world: World) -> None:
