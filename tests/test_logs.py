@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from portalbot.claims import ClaimBatchFile
-from portalbot.logs import MASK, configure, get_logger, register_claim_phi, scrub
+from portalbot.logs import MASK, configure, get_logger, register_claim_phi, register_secrets, scrub
 
 
 def test_sensitive_keys_are_masked_whatever_their_value() -> None:
@@ -70,3 +70,16 @@ def test_each_concurrent_task_scrubs_the_claim_it_is_working_on(
     logged = stream.getvalue()
     assert logged.count(MASK) == 2
     assert first.patient.last_name not in logged and second.patient.last_name not in logged
+
+
+def test_a_registered_secret_is_scrubbed_in_every_task() -> None:
+    stream = io.StringIO()
+    configure(json_output=True, stream=stream)
+    register_secrets("Keystone-pass-1")
+
+    async def elsewhere() -> None:
+        get_logger().warning("page said", text="your password Keystone-pass-1 expires soon")
+
+    asyncio.run(elsewhere())
+    assert "Keystone-pass-1" not in stream.getvalue()
+    assert MASK in stream.getvalue()

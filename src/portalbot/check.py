@@ -29,6 +29,7 @@ from portalbot.claims import load_claims
 from portalbot.config import Settings
 from portalbot.errors import ConfigError, NeedsHumanError, PortalbotError
 from portalbot.evidence import EvidenceStore, write_private
+from portalbot.logs import register_secrets
 
 CHECK_PORTAL_KEY = "HEALTHCHECK"
 DEFAULT_ACTION_TIMEOUT_S = 5.0
@@ -167,6 +168,7 @@ async def check_payers(
                 except ConfigError as exc:
                     results.append(CheckResult(payer_id, False, f"credentials: {exc.message}"))
                     continue
+                register_secrets(credentials.password, credentials.totp_secret)
                 context = await browser.new_context(viewport={"width": 1280, "height": 900})
                 context.set_default_timeout(action_timeout_s * 1000)
                 context.set_default_navigation_timeout(settings.browser.navigation_timeout_s * 1000)

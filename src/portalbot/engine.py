@@ -41,7 +41,7 @@ from portalbot.errors import (
 from portalbot.evidence import EvidenceStore
 from portalbot.ledger import ClaimRecord, Evidence, Ledger
 from portalbot.ledger.states import FAILED, IN_DOUBT, NEEDS_HUMAN, QUEUED, SUBMITTING
-from portalbot.logs import get_logger, register_claim_phi, scrub
+from portalbot.logs import get_logger, register_claim_phi, register_secrets, scrub
 from portalbot.outcomes import Outcome
 
 log = get_logger("portalbot.engine")
@@ -598,7 +598,10 @@ class Engine:
     def _creds(self, payer_id: str, account: str) -> Credentials:
         key = (payer_id, account)
         if key not in self._credentials:
-            self._credentials[key] = self.lookup_credentials(payer_id, account)
+            creds = self.lookup_credentials(payer_id, account)
+            # A portal that echoes a password back must not put it in a log or the ledger.
+            register_secrets(creds.password, creds.totp_secret)
+            self._credentials[key] = creds
         return self._credentials[key]
 
     def _filing(self, record: ClaimRecord) -> Filing:

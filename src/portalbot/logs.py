@@ -105,6 +105,11 @@ def register_claim_phi(claim: Any) -> None:
     redactor.working_on(values)
 
 
+def register_secrets(*values: str | None) -> None:
+    """Scrub these (passwords, TOTP secrets) from everything, for the life of the process."""
+    redactor.register(values)
+
+
 def scrub(text: str) -> str:
     return redactor.scrub(text)
 
