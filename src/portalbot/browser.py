@@ -227,9 +227,11 @@ def install_chromium(settings: BrowserSettings, say: Callable[[str], None]) -> s
         say(f"Playwright's download failed; installing Debian's {' and '.join(DEBIAN_PACKAGES)} "
             "with apt-get")
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for command in (["apt-get", "update", "-qq"],
-                        ["apt-get", "install", "-y", "-qq", *DEBIAN_PACKAGES]):
-            subprocess.run(command, check=False, env=env, stdout=subprocess.DEVNULL)
+        subprocess.run(["apt-get", "update", "-qq"], check=False, env=env, stdout=subprocess.DEVNULL)
+        # One package at a time: a release without the headless shell still gets chromium.
+        for package in DEBIAN_PACKAGES:
+            subprocess.run(["apt-get", "install", "-y", "-qq", package],
+                           check=False, env=env, stdout=subprocess.DEVNULL)
         return locate_chromium(settings)
     raise BrowserNotFound(
         "could not install a Chromium: Playwright's download failed and this is not a root "
