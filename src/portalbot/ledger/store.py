@@ -468,17 +468,6 @@ class Ledger:
                 )
         return pks
 
-    def renew(self, pk: int, worker: str, lease_s: float = 300.0) -> None:
-        """Extend this worker's lease; LedgerError when it has lost it."""
-        with self._tx() as tx:
-            result = tx.execute(
-                schema.claims.update()
-                .where(schema.claims.c.id == pk, schema.claims.c.lease_owner == worker)
-                .values(lease_expires_at=self.clock() + timedelta(seconds=lease_s))
-            )
-            if result.rowcount != 1:
-                raise LedgerError("the claim's lease is held by another worker")
-
     def postpone(self, pk: int, worker: str, until: datetime) -> None:
         """Leave a leased claim in its state, due again at ``until``."""
         with self._tx() as tx:
