@@ -3,8 +3,9 @@
 Two layers keep PHI and secrets out of log lines: keys that can only hold sensitive data
 are masked whatever their value, and every string value is scrubbed of the sensitive
 values of the claim being worked on (names, birth dates in the formats portals use,
-member IDs) and of any value registered for the whole process. Callers should not log PHI in the first place; this catches
-what slips through, such as text copied from a page.
+member IDs) and of any value registered for the whole process (passwords). Callers
+should not log PHI in the first place; this catches what slips through, such as text
+copied from a page.
 """
 
 from __future__ import annotations
@@ -29,9 +30,14 @@ SENSITIVE_KEYS = frozenset(
 )
 
 
-def _pattern(values: Iterable[str | None]) -> re.Pattern[str] | None:
-    fresh = sorted({v.strip() for v in values if v and len(v.strip()) >= 3}, key=len, reverse=True)
-    return re.compile("|".join(re.escape(v) for v in fresh), re.IGNORECASE) if fresh else None
+def _usable(values: Iterable[str | None]) -> set[str]:
+    """Values long enough to scrub without masking ordinary words."""
+    return {v.strip() for v in values if v and len(v.strip()) >= 3}
+
+
+def _pattern(values: set[str]) -> re.Pattern[str] | None:
+    ordered = sorted(values, key=len, reverse=True)  # longest first: "Ann Lee" before "Ann"
+    return re.compile("|".join(re.escape(v) for v in ordered), re.IGNORECASE) if ordered else None
 
 
 class Redactor:
@@ -54,13 +60,15 @@ class Redactor:
 
     def register(self, values: Iterable[str | None]) -> None:
         """Scrub these values everywhere, for the life of the process."""
+        fresh = _usable(values)
         with self._lock:
-            self._values |= {v.strip() for v in values if v and len(v.strip()) >= 3}
-            self._global = _pattern(self._values)
+            if fresh - self._values:
+                self._values |= fresh
+                self._global = _pattern(self._values)
 
     def working_on(self, values: Iterable[str | None]) -> None:
         """Scrub these values from what the current task logs, until its next claim."""
-        self._claim.set(_pattern(values))
+        self._claim.set(_pattern(_usable(values)))
 
     def scrub(self, text: str) -> str:
         for pattern in (self._claim.get(), self._global):
