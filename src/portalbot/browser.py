@@ -4,8 +4,8 @@ Browser search order: an explicit executable (settings or ``PORTALBOT_CHROMIUM``
 Playwright's own build where it was installed, then a system Chromium: for headless runs
 the headless shell first (Debian's ``chromium-headless-shell``, the same build Playwright
 itself runs headless), because the full browser in headless mode costs about half again
-as much CPU per claim. When none is there the error says how to get one. A remote browser server (``ws_endpoint``) is used
-through Playwright's ``connect`` instead.
+as much CPU per claim. When none is there the error says how to get one. A remote
+browser server (``ws_endpoint``) is used through Playwright's ``connect`` instead.
 """
 
 from __future__ import annotations

@@ -308,16 +308,10 @@ def create_app(engine: sa.Engine, config: ReviewConfig) -> Starlette:
         batches = await db(_batches, engine)
         at = request.query_params.get("at", "")
         shown = _page_of(items, config.page_size, request.query_params.get("page"), at)
-        params = wanted.to_params()
         return render(
             request, "queue.html", items=shown.items, total=len(items), shown=shown,
-            wanted=wanted, params=params, selected=at,
-            page_links={
-                "prev": _qs({**params, "page": str(shown.number - 1)}) if shown.number > 1 else None,
-                "next": _qs({**params, "page": str(shown.number + 1)})
-                if shown.number < shown.pages else None,
-            },
-            choices=choices, batches=batches, verdict_choices=(*store.VERDICTS, store.NO_VERDICT),
+            wanted=wanted, params=wanted.to_params(), selected=at, choices=choices,
+            batches=batches, verdict_choices=(*store.VERDICTS, store.NO_VERDICT),
             done=request.query_params.get("done") == "1",
         )
 
@@ -446,6 +440,14 @@ class QueuePage:
     number: int  # 1-based
     pages: int
     first: int  # 1-based position of the first row shown (0 when there is none)
+
+    @property
+    def previous(self) -> int | None:
+        return self.number - 1 if self.number > 1 else None
+
+    @property
+    def following(self) -> int | None:
+        return self.number + 1 if self.number < self.pages else None
 
 
 def _page_of(
