@@ -11,7 +11,6 @@ import os
 import struct
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -139,23 +138,26 @@ class DeskData:
         return recorded
 
 
-@contextmanager
-def ledger_at(backend: str, tmp_path: Path) -> Iterator[str]:
-    if backend == "postgresql":
+BOTH_BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked `both_backends` run on SQLite and on PostgreSQL: the desk reads the
+    ledger the workers share, whichever database that is."""
+    if "ledger_url" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "both_backends"
+    ):
+        metafunc.parametrize("ledger_url", BOTH_BACKENDS, indirect=True)
+
+
+@pytest.fixture
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """SQLite, unless the test is marked `both_backends` and this is its PostgreSQL run."""
+    if getattr(request, "param", "sqlite") == "postgresql":
         with postgres_database() as url:
             yield url
     else:
         yield f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
-
-
-@pytest.fixture
-def ledger_url(tmp_path: Path) -> Iterator[str]:
-    """SQLite; a module that must hold on PostgreSQL too overrides this with `both_backends`."""
-    with ledger_at("sqlite", tmp_path) as url:
-        yield url
-
-
-BOTH_BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,16 +12,9 @@ from playwright.sync_api import Browser, Page, expect
 from portalbot.evidence import write_private
 from portalbot.ledger import schema
 from portalbot.review import store
-from tests.review.conftest import BOTH_BACKENDS, DeskData, Served, ledger_at, sign_in
+from tests.review.conftest import DeskData, Served, sign_in
 
-
-@pytest.fixture(params=BOTH_BACKENDS)
-def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Every test here runs on SQLite and on PostgreSQL: the desk reads the shared ledger."""
-    with ledger_at(request.param, tmp_path) as url:
-        yield url
-
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.both_backends]
 
 
 def _csrf_token(page: Page) -> str:

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from portalbot.ledger import Ledger
 from portalbot.review import auth, store
-from tests.review.conftest import BOTH_BACKENDS, DeskData, ledger_at
+from tests.review.conftest import DeskData
 
-
-@pytest.fixture(params=BOTH_BACKENDS)
-def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Every test here runs on SQLite and on PostgreSQL: the desk reads the shared ledger."""
-    with ledger_at(request.param, tmp_path) as url:
-        yield url
+pytestmark = pytest.mark.both_backends
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
