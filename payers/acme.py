@@ -23,6 +23,7 @@ from portalbot.errors import (
     AdapterError,
     AuthenticationError,
     ClaimError,
+    FormRefused,
     PortalUnavailable,
     SessionExpired,
     SubmissionUncertain,
@@ -245,12 +246,12 @@ class AcmeAdapter(PortalAdapter):
             return Duplicate(reference=duplicate["ref"])
         if "could not submit this claim" in alert:
             problems = await _text(page.get_by_role("alert").get_by_role("listitem"))
-            raise AdapterError(
+            raise FormRefused(
                 f"the portal refused our form: {problems}", payer_id=self.payer_id, step="submit"
             )
         status = await _text(page.get_by_role("status"))
         if "saved as draft" in status.lower():
-            raise AdapterError(
+            raise FormRefused(
                 "the portal saved a draft instead of submitting (a required box was not ticked)",
                 payer_id=self.payer_id, step="submit",
             )

@@ -32,6 +32,7 @@ from portalbot.errors import (
     AdapterError,
     AuthenticationError,
     ClaimError,
+    FormRefused,
     NeedsHumanError,
     PortalUnavailable,
     SessionExpired,
@@ -308,7 +309,7 @@ class BlueRiverAdapter(PortalAdapter):
             return Duplicate(reference=found[1] if found else None)
         text = await _text(alert)
         if "Please correct" in text:
-            raise AdapterError(f"BlueRiver refused our form: {text}", payer_id=self.payer_id,
+            raise FormRefused(f"BlueRiver refused our form: {text}", payer_id=self.payer_id,
                                step="submit")
         raise SubmissionUncertain(
             "BlueRiver did not confirm the submission" if text else

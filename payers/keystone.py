@@ -28,6 +28,7 @@ from portalbot.errors import (
     AdapterError,
     AuthenticationError,
     ClaimError,
+    FormRefused,
     NeedsHumanError,
     PortalUnavailable,
     SessionExpired,
@@ -271,7 +272,7 @@ class KeystoneAdapter(PortalAdapter):
             return Duplicate(reference=icn[1] if icn else None)
         if "The following errors must be corrected" in text:
             problems = " ".join(await main.locator("ul li").all_inner_texts())
-            raise AdapterError(f"Keystone refused our form: {problems}",
+            raise FormRefused(f"Keystone refused our form: {problems}",
                                payer_id=self.payer_id, step="submit")
         raise SubmissionUncertain(
             f"the page after submit is not one the adapter knows (title {title!r})",

@@ -24,7 +24,7 @@ from fixtures.portals.acme import create_app  # noqa: E402
 from portalbot.claims import ClaimBatchFile, load_claims  # noqa: E402
 from portalbot.config import PayerSettings, RetrySettings, Settings  # noqa: E402
 from portalbot.ledger import Ledger  # noqa: E402
-from tests.helpers import ACME_LOGIN, CLAIMS, Runner  # noqa: E402
+from tests.helpers import ACME_LOGIN, CLAIMS, MovingClock, Runner  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -52,8 +52,13 @@ def settings(tmp_path: Path, acme_server: RunningPortal) -> Settings:
 
 
 @pytest.fixture
-def ledger(settings: Settings) -> Iterator[Ledger]:
-    store = Ledger.open(settings.resolved_ledger_url)
+def clock() -> MovingClock:
+    return MovingClock()
+
+
+@pytest.fixture
+def ledger(settings: Settings, clock: MovingClock) -> Iterator[Ledger]:
+    store = Ledger.open(settings.resolved_ledger_url, clock=clock)
     yield store
     store.close()
 

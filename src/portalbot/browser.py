@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from playwright.async_api import Browser, BrowserContext, Page, Playwright
 
 from portalbot.config import BrowserSettings
-from portalbot.errors import ConfigError
+from portalbot.errors import ConfigError, PortalError, PortalUnavailable
 
 if TYPE_CHECKING:
     from portalbot.adapters import PortalAdapter
@@ -95,6 +95,10 @@ class PortalSession:
     page: Page
     slot: int | None = None
     tracing: bool = False
+    chunk_open: bool = False
+    # Set after anything went wrong past the submit click: the page may be half-dead or
+    # hold an answer nobody read, so the next claim gets a fresh context.
+    broken: bool = False
 
 
 SlotAcquirer = Callable[[str, str], Awaitable[int]]
@@ -122,9 +126,11 @@ class SessionPool:
         *,
         acquire_slot: SlotAcquirer | None = None,
         release_slot: SlotReleaser | None = None,
+        relaunch: Callable[[], Awaitable[Browser]] | None = None,
     ):
         self.browser = browser
         self.settings = settings
+        self._relaunch = relaunch
         self._acquire_slot = acquire_slot
         self._release_slot = release_slot
         self._pools: dict[tuple[str, str], _AccountPool] = {}
@@ -137,6 +143,9 @@ class SessionPool:
     async def _new_session(self, key: tuple[str, str]) -> PortalSession:
         # The account's session limit holds across processes: take a slot first.
         slot = await self._acquire_slot(*key) if self._acquire_slot else None
+        if not self.browser.is_connected() and self._relaunch is not None:
+            # The browser died (killed, crashed): the rest of the run gets a new one.
+            self.browser = await self._relaunch()
         context = await self.browser.new_context(viewport={"width": 1280, "height": 900})
         context.set_default_timeout(self.settings.action_timeout_s * 1000)
         context.set_default_navigation_timeout(self.settings.navigation_timeout_s * 1000)
@@ -151,9 +160,12 @@ class SessionPool:
         pool = self._pool(key, adapter.max_sessions_per_account)
         async with pool.limit:
             session = pool.idle.pop() if pool.idle else await self._new_session(key)
+            if not self.browser.is_connected() or session.context.browser is not self.browser:
+                await self._discard(session)
+                session = await self._new_session(key)
             healthy = False
             try:
-                if not await adapter.is_signed_in(session.page):
+                if not await self._signed_in(adapter, session):
                     await self._stop_tracing(session)
                     await login(session.page)
                     # Tracing starts after login so no password is ever recorded.
@@ -166,18 +178,39 @@ class SessionPool:
                         snapshots=self.settings.trace_snapshots,
                     )
                     session.tracing = True
+                    session.chunk_open = False
                 yield session
-                healthy = True
+                healthy = not session.broken
             finally:
                 if healthy:
                     pool.idle.append(session)
                 else:
                     await self._discard(session)
 
+    async def _signed_in(self, adapter: PortalAdapter, session: PortalSession) -> bool:
+        """Whether the session is still signed in; a page that cannot even answer that
+        (crashed, closed) counts as signed out, and its tracing as lost."""
+        try:
+            return await adapter.is_signed_in(session.page)
+        except PortalError:
+            raise
+        except Exception:  # noqa: BLE001 - a dead page is a reason to sign in, not to stop
+            if session.page.is_closed():
+                try:
+                    session.page = await session.context.new_page()
+                except Exception:  # noqa: BLE001 - the context is gone with it
+                    raise PortalUnavailable(
+                        "the browser session was lost", payer_id=adapter.payer_id, step="login"
+                    ) from None
+            session.tracing = False
+            return False
+
     async def _stop_tracing(self, session: PortalSession) -> None:
         if session.tracing:
-            await session.context.tracing.stop()
+            with suppress(Exception):  # a lost trace never stops a sign-in
+                await session.context.tracing.stop()
             session.tracing = False
+            session.chunk_open = False
 
     async def _discard(self, session: PortalSession) -> None:
         with suppress(Exception):  # closing a broken context must not mask the cause

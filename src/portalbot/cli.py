@@ -4,7 +4,8 @@ Exit status (every command): 0 — every claim touched has a recorded outcome (a
 is an outcome); 1 — claims need a person (needs_human, in_doubt, unreadable claims in the
 file, held in ``validate``); 2 — bad invocation or an unreadable input file; 3 — the
 environment is not usable (no browser, ledger unreachable, missing credentials, a
-payer's circuit open). A summary goes to standard error.
+payer's circuit open); 4 — claims failed on an outage or on drift and their retry is
+scheduled (the summary says when). A summary goes to standard error.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import getpass
 import json
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +41,7 @@ from portalbot.ledger.states import NEEDS_PERSON_STATES
 from portalbot.logs import configure as configure_logs
 from portalbot.logs import get_logger
 
-EXIT_OK, EXIT_NEEDS_PERSON, EXIT_USAGE, EXIT_ENVIRONMENT = 0, 1, 2, 3
+EXIT_OK, EXIT_NEEDS_PERSON, EXIT_USAGE, EXIT_ENVIRONMENT, EXIT_RETRY_SCHEDULED = 0, 1, 2, 3, 4
 
 out = Console()
 if not out.is_terminal:
@@ -102,6 +105,8 @@ def submit(ctx: click.Context, file: Path, payers: tuple[str, ...], dry_run: boo
     settings = _settings(ctx, concurrency=concurrency)
     batch = _load_or_exit(file)
     ledger = _open_ledger(settings)
+    if dry_run:
+        sys.exit(_rehearse(settings, ledger, batch, payers, max_claims, no_progress))
     intake_result = intake(ledger, settings, batch)
     batch_id = intake_result.batch_id
     queued = [r for r in intake_result.records if r.state in {"queued", "failed"}
@@ -111,27 +116,98 @@ def submit(ctx: click.Context, file: Path, payers: tuple[str, ...], dry_run: boo
     if queued:
         with environment_errors(), _progress(len(queued), no_progress) as advance:
             summary = asyncio.run(engine.run(
-                batch_id=batch_id, payer_ids=list(payers) or None, dry_run=dry_run,
+                batch_id=batch_id, payer_ids=list(payers) or None,
                 max_claims=max_claims, on_result=advance,
             ))
     records = ledger.claims_in_batch(batch_id)
-    _print_batch_table(ledger, records, summary, dry_run)
+    _print_batch_table(ledger, records, summary, dry_run=False)
     out.print(f"\nLedger: {settings.resolved_ledger_url}   batch {batch_id}", highlight=False)
     out.print(f"Evidence: {settings.resolved_evidence_dir}", highlight=False)
-    sys.exit(_report(batch, records, summary, already=intake_result.already_known))
+    known = [r for r in intake_result.records if r.pk not in intake_result.new]
+    not_again = sum(1 for r in known if r.state not in {"queued", "failed", "in_doubt"})
+    sys.exit(_report(batch, records, summary, already=not_again))
+
+
+def _rehearse(
+    settings: Settings, ledger: Ledger, batch: ClaimBatchFile, payers: tuple[str, ...],
+    max_claims: int | None, no_progress: bool,
+) -> int:
+    """A dry run: every form of the batch filled and photographed, nothing clicked, and
+    nothing left in the ledger that a later run could submit. The claims go through a
+    ledger of their own, deleted afterwards; the real ledger only lends its history (a
+    correction is rehearsed as the replacement it would be)."""
+    with tempfile.TemporaryDirectory(prefix="portalbot-dry-run-") as folder:
+        rehearsal = Ledger.open(f"sqlite:///{Path(folder) / 'rehearsal.sqlite3'}")
+        try:
+            intake_result = intake(rehearsal, settings, batch)
+            queued = [r for r in intake_result.records if r.state == "queued"
+                      and (not payers or r.payer_id in payers)]
+            summary = RunSummary()
+            if queued:
+                engine = Engine(settings, rehearsal, history=ledger)
+                with environment_errors(), _progress(len(queued), no_progress) as advance:
+                    summary = asyncio.run(engine.run(
+                        batch_id=intake_result.batch_id, payer_ids=list(payers) or None,
+                        dry_run=True, max_claims=max_claims, on_result=advance,
+                    ))
+            records = rehearsal.claims_in_batch(intake_result.batch_id)
+            _print_batch_table(rehearsal, records, summary, dry_run=True)
+        finally:
+            rehearsal.close()
+    out.print(f"\nDry run: nothing was submitted and nothing was queued. "
+              f"Evidence: {settings.resolved_evidence_dir}", highlight=False)
+    rehearsed = sum(1 for r in summary.latest if r.state == "dry_run")
+    err.print(f"portalbot: {rehearsed} of {len(records)} claims filled and photographed; "
+              "none submitted", highlight=False)
+    for payer_id, reason in summary.blocked_payers.items():
+        err.print(f"[bold red]portalbot:[/] payer {payer_id} not processed: {reason}", highlight=False)
+    if summary.blocked_payers:
+        return EXIT_ENVIRONMENT
+    held = [r for r in records if r.state in NEEDS_PERSON_STATES | {"held"}]
+    return EXIT_NEEDS_PERSON if held or batch.problems else EXIT_OK
 
 
 def _run_exit_status(summary: RunSummary) -> int:
     """Exit status of a queue run: only the claims this run touched count."""
     for payer_id, reason in summary.blocked_payers.items():
         err.print(f"[bold red]portalbot:[/] payer {payer_id} not processed: {reason}", highlight=False)
+    latest = summary.latest
     counts = ", ".join(f"{n} {state}" for state, n in sorted(summary.counts.items())) or "nothing due"
-    err.print(f"portalbot: {len(summary.results)} claims processed ({counts})", highlight=False)
-    if summary.blocked_payers:
+    err.print(f"portalbot: {len(latest)} claims processed ({counts})", highlight=False)
+    if summary.overtaken:
+        err.print(f"portalbot: {summary.overtaken} claims were changed by another worker first "
+                  "and left to it", highlight=False)
+    return _exit_for(summary.blocked_payers, [r.state for r in latest], summary.next_retry_at)
+
+
+def _exit_for(blocked: dict[str, str], states: list[str], next_retry: datetime | None) -> int:
+    """One rule for every run: blocked payers, then claims for a person, then retries."""
+    if blocked:
         return EXIT_ENVIRONMENT
-    if any(r.state in NEEDS_PERSON_STATES for r in summary.results):
+    if any(state in NEEDS_PERSON_STATES for state in states):
         return EXIT_NEEDS_PERSON
+    failed = sum(1 for state in states if state == "failed")
+    if failed:
+        when = f"{next_retry:%Y-%m-%d %H:%M:%S} UTC" if next_retry else "later"
+        err.print(f"portalbot: {failed} claims failed and will be retried; the next retry is due "
+                  f"at {when} (`portalbot resubmit`, or a running worker, sends them)",
+                  highlight=False)
+        return EXIT_RETRY_SCHEDULED
     return EXIT_OK
+
+
+def _queue_note(ledger: Ledger, payers: tuple[str, ...]) -> None:
+    """What a run that found nothing due leaves waiting, so "nothing due" is never a mystery."""
+    chosen = list(payers) or None
+    busy = ledger.submitting_count(chosen)
+    if busy:
+        err.print(f"portalbot: {busy} claims are being submitted by another worker; they are "
+                  "taken over only once its lease and post-click deadline have passed",
+                  highlight=False)
+    waiting = ledger.waiting(chosen)
+    for state, (count, due) in sorted(waiting.items()):
+        err.print(f"portalbot: {count} claims {state}, next due at {due:%Y-%m-%d %H:%M:%S} UTC",
+                  highlight=False)
 
 
 @main.command()
@@ -150,6 +226,7 @@ def worker(ctx: click.Context, concurrency: int | None, payers: tuple[str, ...],
     total = RunSummary()
     stop = _stop_on_signal()
     while not stop.is_set():
+        Engine(settings, ledger).reclaim()
         if ledger.due_count(list(payers) or None):
             with environment_errors():
                 summary = asyncio.run(Engine(settings, ledger).run(
@@ -182,9 +259,13 @@ def resubmit(ctx: click.Context, payers: tuple[str, ...]) -> None:
         sys.exit(EXIT_OK)
     try:
         summary = RunSummary()
-        if ledger.due_count(list(payers) or None):
-            with environment_errors():
-                summary = asyncio.run(Engine(settings, ledger).run(payer_ids=list(payers) or None))
+        engine = Engine(settings, ledger)
+        with environment_errors():
+            engine.reclaim()
+            if ledger.due_count(list(payers) or None):
+                summary = asyncio.run(engine.run(payer_ids=list(payers) or None))
+        if not summary.results:
+            _queue_note(ledger, payers)
     finally:
         ledger.unlock("resubmit", holder)
     sys.exit(_run_exit_status(summary))
@@ -322,7 +403,7 @@ def _report(
     counts: dict[str, int] = {}
     for record in records:
         counts[record.state] = counts.get(record.state, 0) + 1
-    sent = sum(1 for r in summary.results if r.submitted)
+    sent = sum(1 for r in summary.latest if r.submitted)
     parts = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
     err.print(f"portalbot: {len(records)} claims ({parts}); {sent} submitted in this run", highlight=False)
     if already:
@@ -334,13 +415,14 @@ def _report(
         err.print(f"portalbot: {len(batch.problems)} claims in the file could not be read (above)")
     for payer_id, reason in summary.blocked_payers.items():
         err.print(f"[bold red]portalbot:[/] payer {payer_id} not processed: {reason}", highlight=False)
-    if summary.blocked_payers:
-        return EXIT_ENVIRONMENT
     needs_person = [r for r in records if r.state in NEEDS_PERSON_STATES]
-    if needs_person or batch.problems:
+    if needs_person:
         err.print(f"portalbot: {len(needs_person)} claims need a person (`portalbot ledger`)")
+    if batch.problems and not summary.blocked_payers:
         return EXIT_NEEDS_PERSON
-    return EXIT_OK
+    retry_at = [r.next_attempt_at for r in records if r.state == "failed" and r.next_attempt_at]
+    return _exit_for(summary.blocked_payers, [r.state for r in records],
+                     min(retry_at) if retry_at else None)
 
 
 # --- validate ---------------------------------------------------------------------------

@@ -65,6 +65,10 @@ class RetrySettings(_Frozen):
     in_place_wait_s: float = Field(default=0.5, ge=0)
     max_attempts: int = Field(default=5, ge=1)
     backoff_s: float = Field(default=300.0, ge=0)
+    # The payer's circuit: this many consecutive drift errors or in-doubt submissions open
+    # it; after the cool-down one trial claim may go through, and its success closes it.
+    circuit_threshold: int = Field(default=3, ge=1)
+    circuit_cooldown_s: float = Field(default=900.0, ge=0)
 
 
 class Settings(_Frozen):
@@ -74,6 +78,10 @@ class Settings(_Frozen):
     concurrency: int = Field(default=1, ge=1, le=32)
     worker_name: str | None = None
     lease_s: float = Field(default=300.0, gt=0)
+    # Everything after the submit click (reading the answer, its screenshot and HTML) is
+    # bounded by this; a live worker's claim is never taken over before its lease plus this
+    # (and the evidence time) has passed.
+    post_click_deadline_s: float = Field(default=120.0, gt=0)
     poll_s: float = Field(default=2.0, gt=0)
     icd10cm_file: Path | None = None
     icd10cm_release: str | None = None

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import tenacity
@@ -30,8 +33,10 @@ from portalbot.config import Settings
 from portalbot.errors import (
     AdapterError,
     AuthenticationError,
+    ClaimChanged,
     ClaimError,
     ConfigError,
+    FormRefused,
     LedgerError,
     NeedsHumanError,
     PortalError,
@@ -41,13 +46,16 @@ from portalbot.errors import (
 from portalbot.evidence import EvidenceStore
 from portalbot.ledger import ClaimRecord, Evidence, Ledger
 from portalbot.ledger.states import FAILED, IN_DOUBT, NEEDS_HUMAN, QUEUED, SUBMITTING
+from portalbot.ledger.store import PERSON_CIRCUITS, Circuit
 from portalbot.logs import get_logger, register_claim_phi, register_secrets, scrub
 from portalbot.outcomes import Outcome
 
 log = get_logger("portalbot.engine")
 
-CIRCUIT_THRESHOLD = 3
+# The bound on an in-doubt page's screenshot and HTML, and on a trace chunk's writing.
+EVIDENCE_S = 15.0
 CredentialLookup = Callable[[str, str], Credentials]
+IntentHook = Callable[[ClaimRecord], Awaitable[None]]
 
 
 def default_worker_name() -> str:
@@ -74,24 +82,72 @@ def owner_is_dead(owner: str) -> bool:
     return False
 
 
-@contextmanager
-def portal_boundary(payer_id: str, step: str) -> Iterator[None]:
-    """Translate Playwright's exceptions into portalbot's, once, without their text.
+_NAVIGATIONS = frozenset({
+    "goto", "reload", "go_back", "go_forward", "wait_for_load_state", "wait_for_url",
+    "wait_for_navigation", "expect_navigation", "wait_for_response", "expect_response",
+})
+_NETWORK = {
+    "ERR_CONNECTION_REFUSED": "the portal refused the connection",
+    "ERR_CONNECTION_RESET": "the connection to the portal was reset",
+    "ERR_CONNECTION_CLOSED": "the portal closed the connection",
+    "ERR_EMPTY_RESPONSE": "the portal sent an empty response",
+    "ERR_NAME_NOT_RESOLVED": "the portal's address could not be resolved (DNS)",
+    "ERR_ADDRESS_UNREACHABLE": "the portal's address is unreachable",
+    "ERR_INTERNET_DISCONNECTED": "the network is down",
+    "ERR_TIMED_OUT": "the connection to the portal timed out",
+    "ERR_CONNECTION_TIMED_OUT": "the connection to the portal timed out",
+}
 
-    Playwright messages quote locators and element HTML, which can carry PHI, so only the
-    kind of failure and the step survive.
+
+def translate(exc: BaseException, payer_id: str | None, step: str) -> PortalError:
+    """A Playwright (or any third-party) exception as portalbot's, before the click.
+
+    Outage and drift are told apart: a network failure, a navigation that does not finish
+    or a dead page is ``PortalUnavailable`` (retried); an element that is not there after
+    the bounded wait is ``AdapterError`` naming what was waited for (drift: not retried).
+    Playwright's own text quotes locators and page HTML, so only the locator survives,
+    scrubbed of claim values.
+    """
+    if isinstance(exc, PortalError):
+        return exc
+    message = getattr(exc, "message", None) or str(exc)
+    network = re.search(r"net::(ERR_[A-Z_]+)", message)
+    if network:
+        code = network.group(1)
+        return PortalUnavailable(_NETWORK.get(code, f"the portal could not be reached ({code})"),
+                                 payer_id=payer_id, step=step)
+    if re.search(r"(has been closed|crashed|Target closed)", message):
+        return PortalUnavailable("the browser page closed or crashed", payer_id=payer_id, step=step)
+    if isinstance(exc, (PlaywrightTimeout, TimeoutError)):
+        api = message.split(":", 1)[0].rsplit(".", 1)[-1]
+        if api in _NAVIGATIONS or not isinstance(exc, PlaywrightTimeout):
+            return PortalUnavailable("the portal did not answer in time", payer_id=payer_id, step=step)
+        waited = re.search(r"waiting for (.+)", message)
+        what = scrub(waited.group(1).strip())[:160] if waited else "an element"
+        return AdapterError(f"{what} did not appear in time: the page is not what the adapter "
+                            "expects", payer_id=payer_id, step=step)
+    return AdapterError("the page did not behave as the adapter expects", payer_id=payer_id, step=step)
+
+
+@contextmanager
+def portal_boundary(payer_id: str, step: str, *, clicked: bool = False) -> Iterator[None]:
+    """Translate third-party exceptions into portalbot's, once, without their text.
+
+    ``clicked``: the submit click has happened, so whatever goes wrong means the claim may
+    or may not be stored: ``SubmissionUncertain``. Only ``FormRefused``, which an adapter
+    raises from a page it read, and ``SubmissionUncertain`` itself pass through as they are.
     """
     try:
         yield
-    except PortalError:
+    except (FormRefused, SubmissionUncertain):
         raise
-    except PlaywrightTimeout:
-        raise PortalUnavailable(
-            "the portal did not answer in time", payer_id=payer_id, step=step
-        ) from None
-    except PlaywrightError:
-        raise AdapterError(
-            "the page did not behave as the adapter expects", payer_id=payer_id, step=step
+    except Exception as exc:  # noqa: BLE001 - every third-party error, translated once
+        if not clicked:
+            raise translate(exc, payer_id, step) from None
+        kind = type(translate(exc, payer_id, step)).__name__
+        raise SubmissionUncertain(
+            f"no outcome could be read after the submit click ({kind})",
+            payer_id=payer_id, step=step,
         ) from None
 
 
@@ -104,19 +160,34 @@ class ClaimResult:
     detail: str
     screenshot: str | None = None
     submitted: bool = False
+    next_attempt_at: datetime | None = None
 
 
 @dataclass
 class RunSummary:
     results: list[ClaimResult] = field(default_factory=list)
     blocked_payers: dict[str, str] = field(default_factory=dict)
+    # Claims another worker changed first: noted, never a reason to stop.
+    overtaken: int = 0
+
+    @property
+    def latest(self) -> list[ClaimResult]:
+        """Each claim version once, as this run left it."""
+        by_claim = {(r.claim_id, r.version): r for r in self.results}
+        return list(by_claim.values())
 
     @property
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
-        for result in self.results:
+        for result in self.latest:
             counts[result.state] = counts.get(result.state, 0) + 1
         return counts
+
+    @property
+    def next_retry_at(self) -> datetime | None:
+        """When the earliest claim this run left failed is due again."""
+        due = [r.next_attempt_at for r in self.latest if r.state == FAILED and r.next_attempt_at]
+        return min(due) if due else None
 
 
 def pre_submit_retry(settings: Settings, sleep: Callable[[float], Awaitable[None]]) -> Any:
@@ -132,6 +203,12 @@ def pre_submit_retry(settings: Settings, sleep: Callable[[float], Awaitable[None
     )
 
 
+def takeover_grace_s(settings: Settings) -> float:
+    """How long past its lease a live worker may still be finishing a click: the post-click
+    deadline, then the evidence of an in-doubt answer and its trace."""
+    return settings.post_click_deadline_s + 2 * EVIDENCE_S
+
+
 class Engine:
     """Runs queued claims from the ledger through their payers' adapters."""
 
@@ -145,18 +222,34 @@ class Engine:
         adapters: dict[str, type[PortalAdapter]] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         worker: str | None = None,
+        history: Ledger | None = None,
+        on_intent: IntentHook | None = None,
     ):
+        """``history``: the ledger that knows earlier versions of a claim (a dry run works
+        on a ledger of its own). ``on_intent``: awaited once a write-ahead intent is
+        committed, just before the click (observers; fault-injection tests freeze here)."""
         self.settings = settings
         self.ledger = ledger
+        self.history = history or ledger
         self.evidence = evidence or EvidenceStore(settings.resolved_evidence_dir)
         self.lookup_credentials = lookup_credentials
         self.registry = adapters if adapters is not None else discover_adapters()
         self.sleep = sleep
         self.worker = worker or settings.worker_name or default_worker_name()
+        self.on_intent = on_intent
         self._adapters: dict[str, PortalAdapter] = {}
         self._credentials: dict[tuple[str, str], Credentials] = {}
 
     # --- running -------------------------------------------------------------------
+    def reclaim(self) -> list[int]:
+        """Claims left ``submitting`` by a dead worker, or by one past its lease and the
+        post-click deadline, become in_doubt, due once their request can no longer land."""
+        settle = {p: a.history_settle_s for p, a in self.registry.items()}
+        return self.ledger.expire_submissions(
+            self.worker, owner_is_dead, grace_s=takeover_grace_s(self.settings),
+            landing_s=self.settings.post_click_deadline_s, settle_s=settle,
+        )
+
     async def run(
         self,
         *,
@@ -167,29 +260,33 @@ class Engine:
         on_result: Callable[[ClaimResult], None] | None = None,
     ) -> RunSummary:
         summary = RunSummary()
-        self.ledger.expire_submissions(self.worker, owner_is_dead)
+        self.reclaim()
         budget = [max_claims if max_claims is not None else -1]
+        skipped: set[int] = set()
         async with self._session_pool() as pool:
             await asyncio.gather(*(
-                self._work(pool, summary, batch_id, payer_ids, dry_run, budget, on_result)
+                self._work(pool, summary, batch_id, payer_ids, dry_run, budget, skipped, on_result)
                 for _ in range(self.settings.concurrency)
             ))
         return summary
 
     @asynccontextmanager
     async def _session_pool(self) -> AsyncIterator[SessionPool]:
-        """One Chromium for this run, its sessions limited through the ledger."""
+        """One Chromium for this run (a new one if it dies), sessions limited through the
+        ledger."""
         async with async_playwright() as playwright:
             browser = await launch(playwright, self.settings.browser)
             pool = SessionPool(
                 browser, self.settings.browser,
                 acquire_slot=self._acquire_slot, release_slot=self._release_slot,
+                relaunch=lambda: launch(playwright, self.settings.browser),
             )
             try:
                 yield pool
             finally:
                 await pool.close()
-                await browser.close()
+                with suppress(Exception):  # a browser that died has nothing to close
+                    await pool.browser.close()
 
     async def _work(
         self,
@@ -199,39 +296,71 @@ class Engine:
         payer_ids: list[str] | None,
         dry_run: bool,
         budget: list[int],
+        skipped: set[int],
         on_result: Callable[[ClaimResult], None] | None,
     ) -> None:
-        skipped: set[int] = set()
         while budget[0] != 0:
-            allowed = self._allowed_payers(payer_ids, summary)
-            if allowed is not None and not allowed:
+            allowed, reconcile_only = self._lease_scope(payer_ids, summary)
+            if allowed is not None and not allowed and not reconcile_only:
                 return
             leased = self.ledger.lease(
                 self.worker, batch_id=batch_id, payer_ids=allowed, limit=1,
                 lease_s=self.settings.lease_s, dead_owner=owner_is_dead,
+                exclude=sorted(skipped), reconcile_only=reconcile_only,
             )
-            if not leased or leased[0].pk in skipped:
-                for record in leased:
-                    self.ledger.release(record.pk, self.worker)
+            if not leased:
                 return
             budget[0] -= 1
             record = leased[0]
-            result = await self.process(pool, record, summary, dry_run=dry_run)
-            if result is None:
-                skipped.add(record.pk)
+            skipped.add(record.pk)
+            try:
+                result = await self.process(pool, record, summary, dry_run=dry_run)
+            except ClaimChanged as exc:
+                summary.overtaken += 1
+                log.info("claim changed by another worker; moving on", claim_id=record.claim_id,
+                         version=record.version, detail=exc.message)
                 continue
-            if dry_run:
-                skipped.add(record.pk)
+            if result is None:
+                continue
             summary.results.append(result)
             if on_result:
                 on_result(result)
 
-    def _allowed_payers(self, payer_ids: list[str] | None, summary: RunSummary) -> list[str] | None:
-        """The payers this run may still lease for; None means every payer."""
-        if payer_ids is None and not summary.blocked_payers:
-            return None
+    def _lease_scope(
+        self, payer_ids: list[str] | None, summary: RunSummary
+    ) -> tuple[list[str] | None, list[str]]:
+        """The payers this run may lease any claim for (None: every payer), and those whose
+        circuit is open for drift or in-doubt bursts: only their in_doubt claims, whose
+        history searches are read-only."""
         known = payer_ids if payer_ids is not None else sorted(self.registry)
-        return [p for p in known if p not in summary.blocked_payers]
+        allowed: list[str] = []
+        reconcile_only: list[str] = []
+        for payer_id in known:
+            if payer_id in summary.blocked_payers:
+                continue
+            circuit = self._circuit(payer_id)
+            if not circuit.open or circuit.half_open:
+                allowed.append(payer_id)
+                continue
+            if circuit.signs_in:
+                reconcile_only.append(payer_id)
+            if self.ledger.due_count([payer_id], states=("queued", "failed")):
+                summary.blocked_payers[payer_id] = self._paused_message(payer_id, circuit)
+        if payer_ids is None and len(allowed) == len(known):
+            return None, []
+        return allowed, reconcile_only
+
+    def _circuit(self, payer_id: str) -> Circuit:
+        return self.ledger.circuit(payer_id, self.settings.retry.circuit_cooldown_s)
+
+    def _paused_message(self, payer_id: str, circuit: Circuit) -> str:
+        resume = f"resume with `portalbot payer resume {payer_id}`"
+        if circuit.kind in PERSON_CIRCUITS:
+            return f"payer {payer_id} is paused ({circuit.reason}); {resume}"
+        assert circuit.opened_at is not None
+        retry_at = circuit.opened_at + timedelta(seconds=self.settings.retry.circuit_cooldown_s)
+        return (f"payer {payer_id} is paused ({circuit.reason}); one trial claim goes through "
+                f"after {retry_at:%Y-%m-%d %H:%M} UTC, or {resume}")
 
     # --- later verdicts ----------------------------------------------------------------
     async def check_statuses(
@@ -251,7 +380,11 @@ class Engine:
             for record in candidates:
                 if record.payer_id in summary.blocked_payers:
                     continue
-                result = await self._check_one(pool, record, summary)
+                try:
+                    result = await self._check_one(pool, record, summary)
+                except ClaimChanged:
+                    summary.overtaken += 1
+                    continue
                 if result is not None:
                     summary.results.append(result)
                     if on_result:
@@ -272,8 +405,9 @@ class Engine:
             return None
         if not adapter.has_status_page() or not record.confirmation:
             return None
-        if self.ledger.payer_circuit(record.payer_id)[0]:
-            summary.blocked_payers.setdefault(record.payer_id, "payer is paused")
+        circuit = self._circuit(record.payer_id)
+        if not circuit.signs_in:
+            summary.blocked_payers.setdefault(record.payer_id, self._paused_message(record.payer_id, circuit))
             return None
         try:
             async with pool.session(
@@ -281,11 +415,15 @@ class Engine:
             ) as session:
                 return await self._read_status(adapter, session.page, record)
         except AuthenticationError as exc:
-            self.ledger.open_circuit(record.payer_id, f"authentication failed: {exc.message}")
-            summary.blocked_payers.setdefault(record.payer_id, f"authentication failed: {exc.message}")
+            reason = f"authentication failed: {exc.message}"
+            self.ledger.open_circuit(record.payer_id, reason, kind="login")
+            summary.blocked_payers.setdefault(record.payer_id, reason)
         except PortalError as exc:
             log.warning("status check failed", payer_id=record.payer_id, step=exc.step,
                         error=type(exc).__name__)
+        except PlaywrightError:
+            log.warning("status check failed: the browser session was lost",
+                        payer_id=record.payer_id)
         return None
 
     async def _read_status(
@@ -298,10 +436,10 @@ class Engine:
                 with attempt, portal_boundary(adapter.payer_id, "check_status"):
                     outcome = await adapter.check_status(page, reference)
         except PortalError as exc:
-            evidence = await self.evidence.capture(page, attempt_id, "failure")
+            evidence = await self._capture(page, attempt_id, "failure")
             self.ledger.note_attempt(attempt_id, "failed", exc.message, evidence)
             raise
-        evidence = await self.evidence.capture(page, attempt_id, "status")
+        evidence = await self._capture(page, attempt_id, "status")
         outcome = _scrubbed(outcome)
         if outcome.state == record.state:
             number = getattr(outcome, "payer_claim_number", None)
@@ -314,6 +452,8 @@ class Engine:
                 record.pk, attempt_id, self.worker, outcome, expected_state=record.state,
                 reason=f"status check: the payer now says {outcome.state}", evidence=evidence,
             )
+        except ClaimChanged:
+            raise
         except LedgerError as exc:
             # A verdict the state machine does not allow from here: keep it for a person.
             self.ledger.note_attempt(attempt_id, "unexpected", f"{outcome.summary} ({exc})", evidence)
@@ -324,33 +464,57 @@ class Engine:
     async def process(
         self, pool: SessionPool, record: ClaimRecord, summary: RunSummary, *, dry_run: bool
     ) -> ClaimResult | None:
-        """Take one leased claim as far as it goes. None: left queued (payer blocked)."""
+        """Take one leased claim as far as it goes. None: left as it was (payer blocked)."""
         claim = Claim.model_validate(record.payload)
         register_claim_phi(claim)
         payer_id = record.payer_id
-        bound = log.bind(claim_id=record.claim_id, version=record.version, payer_id=payer_id)
         try:
             adapter = self._adapter(payer_id)
             account = self._account(payer_id, claim)
             creds = self._creds(payer_id, account)
         except ConfigError as exc:
             return self._block_payer(summary, record, str(exc))
-        circuit_open, why = self.ledger.payer_circuit(payer_id)
-        if circuit_open:
-            return self._block_payer(
-                summary, record,
-                f"payer {payer_id} is paused ({why}); resume with `portalbot payer resume {payer_id}`",
-            )
         if not adapter.working:
             reason = f"the {payer_id} adapter is marked not working: {adapter.broken_reason}"
             return self._finish(self._needs_human(record, reason), None)
-        if record.state == IN_DOUBT and not self._due_for_reconciliation(adapter, record):
-            return None
+        circuit = self._circuit(payer_id)
+        if circuit.open and not (circuit.half_open or (record.state == IN_DOUBT and circuit.signs_in)):
+            return self._block_payer(summary, record, self._paused_message(payer_id, circuit))
         try:
             form = adapter.to_form(claim, self._filing(record))
         except ClaimError as exc:
             return self._finish(self._needs_human(record, str(exc)), None)
+        trial = circuit.open and circuit.half_open and record.state != IN_DOUBT
+        if trial and not self.ledger.try_lock(
+            f"trial:{payer_id}", self.worker,
+            ttl_s=self.settings.lease_s + takeover_grace_s(self.settings), dead_owner=owner_is_dead,
+        ):
+            return self._block_payer(
+                summary, record, f"payer {payer_id} is half-open: another worker's trial claim "
+                                 "is under way")
+        try:
+            return await self._process_in_session(
+                pool, adapter, account, creds, record, form, summary,
+                dry_run=dry_run, submit=not circuit.open or trial,
+            )
+        finally:
+            if trial:
+                self.ledger.unlock(f"trial:{payer_id}", self.worker)
 
+    async def _process_in_session(
+        self,
+        pool: SessionPool,
+        adapter: PortalAdapter,
+        account: str,
+        creds: Credentials,
+        record: ClaimRecord,
+        form: Any,
+        summary: RunSummary,
+        *,
+        dry_run: bool,
+        submit: bool,
+    ) -> ClaimResult | None:
+        payer_id = adapter.payer_id
         try:
             async with pool.session(
                 adapter, account, lambda page: self._login(adapter, page, creds)
@@ -360,26 +524,29 @@ class Engine:
                     if settled is not None:
                         return settled
                     record = self.ledger.claim(record.pk)
-                    if dry_run:
+                    if dry_run or not submit:
                         self.ledger.release(record.pk, self.worker)
                         return None
-                return await self._submit(adapter, session, creds, record, form, dry_run, bound)
+                return await self._submit(adapter, session, creds, record, form, dry_run)
         except NeedsHumanError as exc:
             # Met while signing in (a forced password change): nothing was submitted.
             if exc.pause_payer:
-                self.ledger.open_circuit(payer_id, exc.message)
+                self.ledger.open_circuit(payer_id, exc.message, kind="login")
                 summary.blocked_payers.setdefault(payer_id, exc.message)
             return self._finish(self._needs_human(record, exc.message), None)
         except AuthenticationError as exc:
             self.ledger.release(record.pk, self.worker)
-            self.ledger.open_circuit(payer_id, f"authentication failed: {exc.message}")
-            bound.warning("authentication failed; payer paused", step=exc.step)
-            return self._block_payer(summary, record, f"authentication failed: {exc.message}")
-        except PortalError as exc:
+            reason = f"authentication failed: {exc.message}"
+            self.ledger.open_circuit(payer_id, reason, kind="login")
+            log.warning("authentication failed; payer paused", payer_id=payer_id, step=exc.step)
+            return self._block_payer(summary, record, reason)
+        except (PortalError, PlaywrightError) as exc:
             # The session could not be opened (login page down or unreadable).
+            error = translate(exc, payer_id, "login")
+            if record.state == IN_DOUBT:
+                return self._postpone_reconciliation(record, error)
             attempt_id = self.ledger.begin_attempt(record.pk, self.worker)
-            failed = self._fail_before_click(record, attempt_id, exc, Evidence())
-            return self._finish(failed, None)
+            return self._finish(self._fail_before_click(record, attempt_id, error, Evidence()), None)
 
     async def _submit(
         self,
@@ -389,7 +556,6 @@ class Engine:
         record: ClaimRecord,
         form: Any,
         dry_run: bool,
-        bound: Any,
     ) -> ClaimResult:
         page = session.page
         found = await self._search_first(adapter, page, record)
@@ -398,7 +564,7 @@ class Engine:
         attempt_id = self.ledger.begin_attempt(
             record.pk, self.worker, kind="dry_run" if dry_run else "submit"
         )
-        await page.context.tracing.start_chunk()
+        await self._start_chunk(session)
         retries = 0
         try:
             async for attempt in pre_submit_retry(self.settings, self.sleep):
@@ -409,75 +575,139 @@ class Engine:
                             await self._relogin(adapter, session, creds, attempt_id)
                         await adapter.prepare(page, form)
         except NeedsHumanError as exc:
-            evidence = await self._evidence_with_trace(page, attempt_id, "needs_human")
+            evidence = await self._evidence_with_trace(session, attempt_id, "needs_human")
             if exc.pause_payer:
-                self.ledger.open_circuit(adapter.payer_id, exc.message)
+                self.ledger.open_circuit(adapter.payer_id, exc.message, kind="login")
             updated = self.ledger.record_failure(
                 record.pk, attempt_id, self.worker, expected_state=QUEUED,
                 target_state=NEEDS_HUMAN, reason=scrub(exc.message), evidence=evidence,
             )
             return self._finish(updated, evidence.screenshot)
         except PortalError as exc:
-            evidence = await self._evidence_with_trace(page, attempt_id, "failure")
-            bound.warning("failed before the submit click", error=type(exc).__name__, step=exc.step)
+            evidence = await self._evidence_with_trace(session, attempt_id, "failure")
+            log.warning("failed before the submit click", claim_id=record.claim_id,
+                        error=type(exc).__name__, step=exc.step)
             failed = self._fail_before_click(record, attempt_id, exc, evidence, retries)
             return self._finish(failed, evidence.screenshot)
 
         if dry_run:
-            evidence = await self.evidence.capture(page, attempt_id, "filled")
-            await page.context.tracing.stop_chunk()
+            evidence = await self._capture(page, attempt_id, "filled")
+            await self._stop_chunk(session, None)
             self.ledger.note_attempt(attempt_id, "dry_run", "form filled; not submitted", evidence)
             self.ledger.release(record.pk, self.worker)
             return ClaimResult(
                 record.claim_id, record.version, record.payer_id, "dry_run",
                 "form filled, submit not clicked", evidence.screenshot,
             )
-
         await self._respect_interval(adapter)
+        return await self._click(adapter, session, record, attempt_id, retries)
+
+    async def _click(
+        self,
+        adapter: PortalAdapter,
+        session: PortalSession,
+        record: ClaimRecord,
+        attempt_id: str,
+        retries: int,
+    ) -> ClaimResult:
+        """The one-way door: the intent, the click, and an answer within the deadline.
+
+        The worker clicks only while the lease its intent renewed still holds (a worker
+        frozen past it gives the claim up: by then another may have taken it over); after
+        the click every failure but a ``FormRefused`` the adapter read leaves the claim
+        in_doubt, and every outcome is recorded only by this attempt (fenced).
+        """
+        page = session.page
         self.ledger.mark_submitting(
             record.pk, attempt_id, self.worker, account=session.key[1],
             lease_s=self.settings.lease_s,
         )
-        try:
-            with portal_boundary(adapter.payer_id, "submit"):
-                outcome = await adapter.send(page)
-        except AdapterError as exc:
-            # The portal's own validation refused our input: nothing was stored.
-            evidence = await self._evidence_with_trace(page, attempt_id, "failure")
-            updated = self._payer_failed(record, exc, SUBMITTING, attempt_id, evidence, retries)
-            return self._finish(updated, None, submitted=True)
-        except Exception as exc:  # noqa: BLE001 - after the click, anything means unknown
-            evidence = await self._evidence_with_trace(page, attempt_id, "in_doubt")
-            reason = (
-                exc.message if isinstance(exc, SubmissionUncertain) else
-                f"no outcome could be read after the submit click ({type(exc).__name__})"
+        lease_ends = time.monotonic() + self.settings.lease_s
+        if self.on_intent is not None:
+            await self.on_intent(record)
+        if time.monotonic() >= lease_ends:
+            await self._stop_chunk(session, None)
+            self.ledger.note_late(
+                record.pk, attempt_id, self.worker, SUBMITTING,
+                "not clicked: the worker was held past its lease between intent and click",
             )
-            bound.warning("submission in doubt", error=type(exc).__name__)
-            updated = self.ledger.record_failure(
-                record.pk, attempt_id, self.worker, expected_state=SUBMITTING,
-                target_state=IN_DOUBT, reason=scrub(reason), evidence=evidence, retries=retries,
-                next_attempt_at=self.ledger.clock() + timedelta(seconds=adapter.history_settle_s),
-            )
-            self.ledger.payer_failure(adapter.payer_id, "submissions in doubt", CIRCUIT_THRESHOLD)
-            return self._finish(updated, None, submitted=True)
+            return self._finish(self.ledger.claim(record.pk), None)
 
-        evidence = await self.evidence.capture(page, attempt_id, "outcome")
-        keep_trace = outcome.state not in {"accepted", "pending", "rejected", "duplicate"}
-        evidence = await self._close_trace(page, attempt_id, evidence, keep=keep_trace)
+        deadline = asyncio.get_running_loop().time() + self.settings.post_click_deadline_s
         try:
-            updated = self.ledger.record_outcome(
-                record.pk, attempt_id, self.worker, _scrubbed(outcome), expected_state=SUBMITTING,
-                reason="the portal answered after the submit click", evidence=evidence,
-                retries=retries,
-            )
-        except LedgerError:
-            # Another worker judged us dead and set the claim in_doubt meanwhile; the
-            # portal's history will settle it, never a second click.
-            bound.warning("outcome arrived after the lease was lost; reconciliation will settle it")
-            return self._finish(self.ledger.claim(record.pk), evidence.screenshot, submitted=True)
+            async with asyncio.timeout_at(deadline):
+                with portal_boundary(adapter.payer_id, "submit", clicked=True):
+                    outcome = await adapter.send(page)
+        except FormRefused as exc:
+            # The adapter read the portal's own refusal: nothing was stored.
+            evidence = await self._evidence_with_trace(session, attempt_id, "refused")
+            updated = self._refused_after_click(record, attempt_id, exc, evidence, retries)
+            return self._finish(updated, evidence.screenshot, submitted=True)
+        except Exception as exc:  # noqa: BLE001 - after the click, anything means unknown
+            session.broken = True
+            return await self._in_doubt(adapter, session, record, attempt_id, exc, retries)
+
+        try:
+            async with asyncio.timeout_at(deadline):
+                evidence = await self.evidence.capture(page, attempt_id, "outcome")
+        except TimeoutError:
+            evidence = Evidence()
+        keep_trace = outcome.state not in {"accepted", "pending", "rejected", "duplicate"}
+        evidence = await self._close_trace(session, attempt_id, evidence, keep=keep_trace)
+        updated = self.ledger.record_outcome(
+            record.pk, attempt_id, self.worker, _scrubbed(outcome), expected_state=SUBMITTING,
+            reason="the portal answered after the submit click", evidence=evidence,
+            retries=retries, fence=attempt_id,
+        )
         self.ledger.payer_success(adapter.payer_id)
-        bound.info("claim submitted", state=updated.state, confirmation=updated.confirmation)
+        log.info("claim submitted", claim_id=record.claim_id, version=record.version,
+                 payer_id=adapter.payer_id, state=updated.state, confirmation=updated.confirmation)
         return self._finish(updated, evidence.screenshot, submitted=True)
+
+    async def _in_doubt(
+        self,
+        adapter: PortalAdapter,
+        session: PortalSession,
+        record: ClaimRecord,
+        attempt_id: str,
+        exc: BaseException,
+        retries: int,
+    ) -> ClaimResult:
+        evidence = await self._evidence_with_trace(session, attempt_id, "in_doubt")
+        if isinstance(exc, SubmissionUncertain):
+            reason = exc.message
+        elif isinstance(exc, TimeoutError):
+            reason = (f"no outcome within the post-click deadline "
+                      f"({self.settings.post_click_deadline_s:g} s)")
+        else:
+            reason = f"no outcome could be read after the submit click ({type(exc).__name__})"
+        log.warning("submission in doubt", claim_id=record.claim_id, version=record.version,
+                    payer_id=adapter.payer_id, error=type(exc).__name__)
+        updated = self.ledger.record_failure(
+            record.pk, attempt_id, self.worker, expected_state=SUBMITTING,
+            target_state=IN_DOUBT, reason=scrub(reason), evidence=evidence, retries=retries,
+            next_attempt_at=self._landed_by(adapter), fence=attempt_id,
+        )
+        threshold = self.settings.retry.circuit_threshold
+        if self.ledger.payer_failure(adapter.payer_id, "submissions in doubt", threshold,
+                                     kind="in_doubt"):
+            log.warning("payer paused after submissions in doubt", payer_id=adapter.payer_id)
+        if not adapter.history_searchable:  # nothing will ever settle it but a person
+            updated = self._no_history(updated)
+        return self._finish(updated, None, submitted=True)
+
+    def _no_history(self, record: ClaimRecord) -> ClaimRecord:
+        return self.ledger.record_failure(
+            record.pk, None, self.worker, expected_state=IN_DOUBT, target_state=NEEDS_HUMAN,
+            reason=f"the portal has no claim history to check whether the in-doubt submission "
+                   f"landed; look for patient account number {record.portal_key} on the portal",
+        )
+
+    def _landed_by(self, adapter: PortalAdapter) -> datetime:
+        """When "not on the portal's history" starts to mean "not stored": the click's
+        request can no longer land, and the history has caught up."""
+        wait = self.settings.post_click_deadline_s + adapter.history_settle_s
+        return self.ledger.clock() + timedelta(seconds=wait)
 
     async def _login(self, adapter: PortalAdapter, page: Page, creds: Credentials) -> None:
         """Sign in, retrying outages only: a refused password is never tried twice."""
@@ -489,10 +719,9 @@ class Engine:
         self, adapter: PortalAdapter, session: PortalSession, creds: Credentials, attempt_id: str
     ) -> None:
         """Log in again between trace chunks, so the password never lands in a trace."""
-        tracing = session.context.tracing
-        await tracing.stop_chunk(path=str(self.evidence.trace_path(attempt_id) ) + ".part")
+        await self._stop_chunk(session, self.evidence.trace_path(attempt_id).with_suffix(".zip.part"))
         await adapter.login(session.page, creds)
-        await tracing.start_chunk()
+        await self._start_chunk(session)
 
     async def _search_first(
         self, adapter: PortalAdapter, page: Page, record: ClaimRecord
@@ -523,56 +752,50 @@ class Engine:
         self, page: Page, record: ClaimRecord, found: Outcome, reason: str
     ) -> ClaimResult:
         attempt_id = self.ledger.begin_attempt(record.pk, self.worker, kind="search")
-        evidence = await self.evidence.capture(page, attempt_id, "found")
+        evidence = await self._capture(page, attempt_id, "found")
         updated = self.ledger.record_outcome(
             record.pk, attempt_id, self.worker, _scrubbed(found), expected_state=record.state,
             reason=reason, evidence=evidence,
         )
         return self._finish(updated, evidence.screenshot)
 
-    def _due_for_reconciliation(self, adapter: PortalAdapter, record: ClaimRecord) -> bool:
-        """Histories lag behind submissions: search only after the portal's settle time."""
-        if not adapter.history_searchable:
-            return True
-        due = record.updated_at + timedelta(seconds=adapter.history_settle_s)
-        if self.ledger.clock() >= due:
-            return True
-        self.ledger.postpone(record.pk, self.worker, due)
-        return False
-
     async def _reconcile(
         self, adapter: PortalAdapter, page: Page, record: ClaimRecord
     ) -> ClaimResult | None:
         """The only road from in_doubt back to the portal: search its history first.
 
-        Found: the portal's answer is recorded and nothing is sent. Not found after the
-        settle time: the claim is queued again (None), and only then may it be submitted.
-        A portal without a history search sends the claim to a person.
+        Found: the portal's answer is recorded and nothing is sent. Not found once the
+        request can no longer land (the claim is due no earlier): the claim is queued
+        again (None), and only then may it be submitted. A portal without a history
+        search sends the claim to a person.
         """
         if not adapter.history_searchable:
-            updated = self.ledger.record_failure(
-                record.pk, None, self.worker, expected_state=IN_DOUBT, target_state=NEEDS_HUMAN,
-                reason=f"the portal has no claim history to check whether the in-doubt submission "
-                       f"landed; look for patient account number {record.portal_key} on the portal",
-            )
-            return self._finish(updated, None)
+            return self._finish(self._no_history(record), None)
         try:
             found = await self._search_history(adapter, page, record)
-        except PortalError:
-            self.ledger.postpone(
-                record.pk, self.worker,
-                self.ledger.clock() + timedelta(seconds=self.settings.retry.backoff_s),
-            )
-            return self._finish(self.ledger.claim(record.pk), None)
+        except PortalError as exc:
+            return self._postpone_reconciliation(record, exc)
         if found is not None:
-            return await self._record_found(
+            result = await self._record_found(
                 page, record, found, "reconciled: found on the portal's claim history"
             )
+            if self.ledger.close_settled_circuit(adapter.payer_id):
+                log.info("payer resumed: the portal's history settled every claim in doubt",
+                         payer_id=adapter.payer_id)
+            return result
         self.ledger.transition(
             record.pk, IN_DOUBT, QUEUED, self.worker,
             "reconciled: not on the portal's claim history after the settle time",
         )
         return None
+
+    def _postpone_reconciliation(self, record: ClaimRecord, exc: PortalError) -> ClaimResult:
+        """An outage met while settling an in-doubt claim: search again later, never crash."""
+        due = self.ledger.clock() + timedelta(seconds=self.settings.retry.backoff_s)
+        self.ledger.postpone(record.pk, self.worker, due)
+        log.warning("reconciliation postponed", claim_id=record.claim_id, error=type(exc).__name__,
+                    step=exc.step)
+        return self._finish(self.ledger.claim(record.pk), None)
 
     # --- helpers -------------------------------------------------------------------------
     def _adapter(self, payer_id: str) -> PortalAdapter:
@@ -609,7 +832,7 @@ class Engine:
         replacement naming the payer's claim number from the ledger; a void names it too;
         a correction of a claim the payer never accepted goes as a new original."""
         accepted_before = [
-            r for r in self.ledger.versions_of(record.claim_id)
+            r for r in self.history.versions_of(record.claim_id)
             if r.version < record.version and r.state in {"accepted", "pending", "paid", "denied"}
         ]
         original = None
@@ -648,26 +871,67 @@ class Engine:
     async def _release_slot(self, payer_id: str, account: str, slot: int) -> None:
         self.ledger.release_session_slot(payer_id, account, slot, self.worker)
 
-    async def _evidence_with_trace(self, page: Page, attempt_id: str, label: str) -> Evidence:
+    # --- evidence and traces: bounded, and never the reason a claim fails --------------------
+    async def _capture(self, page: Page, attempt_id: str, label: str) -> Evidence:
         try:
-            evidence = await self.evidence.capture(page, attempt_id, label)
+            async with asyncio.timeout(EVIDENCE_S):
+                return await self.evidence.capture(page, attempt_id, label)
         except Exception:  # noqa: BLE001 - evidence never changes an outcome
-            evidence = Evidence()
-        return await self._close_trace(page, attempt_id, evidence, keep=True)
+            return Evidence()
+
+    async def _evidence_with_trace(
+        self, session: PortalSession, attempt_id: str, label: str
+    ) -> Evidence:
+        evidence = await self._capture(session.page, attempt_id, label)
+        return await self._close_trace(session, attempt_id, evidence, keep=True)
+
+    async def _start_chunk(self, session: PortalSession) -> None:
+        """A trace chunk per attempt; one that cannot start is logged and dropped."""
+        if not session.tracing:
+            return
+        if session.chunk_open:  # an attempt that ended without closing its chunk
+            await self._stop_chunk(session, None)
+        try:
+            async with asyncio.timeout(EVIDENCE_S):
+                await session.context.tracing.start_chunk()
+            session.chunk_open = True
+        except Exception:  # noqa: BLE001 - a trace never breaks a claim
+            session.chunk_open = False
+            log.warning("trace chunk could not start; this attempt has no trace",
+                        payer_id=session.key[0])
+
+    async def _stop_chunk(self, session: PortalSession, path: Path | None) -> bool:
+        """Stop the attempt's chunk (kept at ``path`` when given); False when none was kept."""
+        if not session.chunk_open:
+            return False
+        session.chunk_open = False
+        try:
+            async with asyncio.timeout(EVIDENCE_S):
+                await session.context.tracing.stop_chunk(path=str(path) if path else None)
+        except Exception:  # noqa: BLE001 - a lost trace never changes an outcome
+            log.warning("trace chunk could not be stopped; dropped", payer_id=session.key[0])
+            return False
+        if path is not None:
+            self.evidence.seal(path)
+        return path is not None
 
     async def _close_trace(
-        self, page: Page, attempt_id: str, evidence: Evidence, *, keep: bool
+        self, session: PortalSession, attempt_id: str, evidence: Evidence, *, keep: bool
     ) -> Evidence:
-        try:
-            if keep:
-                path = self.evidence.trace_path(attempt_id)
-                await page.context.tracing.stop_chunk(path=str(path))
-                self.evidence.seal(path)
-                return Evidence(evidence.screenshot, evidence.html, str(path))
-            await page.context.tracing.stop_chunk()
-        except Exception:  # noqa: BLE001 - a lost trace never changes an outcome
-            pass
+        path = self.evidence.trace_path(attempt_id) if keep else None
+        if await self._stop_chunk(session, path) and path is not None:
+            return Evidence(evidence.screenshot, evidence.html, str(path))
         return evidence
+
+    # --- failures -------------------------------------------------------------------------
+    def _retry_or_person(self, record: ClaimRecord, attempt_id: str | None) -> tuple[str, datetime | None]:
+        """Failed with the next attempt due after a growing back-off, or needs_human once
+        the attempts are spent: never failed with nothing due."""
+        attempts = record.attempt_count + (1 if attempt_id else 0)
+        if attempts >= self.settings.retry.max_attempts:
+            return NEEDS_HUMAN, None
+        backoff = self.settings.retry.backoff_s * 2 ** max(attempts - 1, 0)
+        return FAILED, self.ledger.clock() + timedelta(seconds=backoff)
 
     def _fail_before_click(
         self,
@@ -677,41 +941,38 @@ class Engine:
         evidence: Evidence,
         retries: int = 0,
     ) -> ClaimRecord:
-        if isinstance(exc, PortalUnavailable):
-            attempts = record.attempt_count + (1 if attempt_id else 0)
-            if attempts >= self.settings.retry.max_attempts:
-                target, when = NEEDS_HUMAN, None
-            else:
-                target = FAILED
-                when = self.ledger.clock() + timedelta(
-                    seconds=self.settings.retry.backoff_s * 2 ** max(attempts - 1, 0)
-                )
-            return self.ledger.record_failure(
-                record.pk, attempt_id, self.worker, expected_state=QUEUED, target_state=target,
-                reason=f"{exc.message} at {exc.step or 'an unknown step'}",
-                next_attempt_at=when, evidence=evidence, retries=retries,
-            )
-        return self._payer_failed(record, exc, QUEUED, attempt_id, evidence, retries)
+        reason = scrub(f"{exc.message} at {exc.step or 'an unknown step'}")
+        if not isinstance(exc, PortalUnavailable):
+            self._count_drift(record.payer_id, reason)
+        target, when = self._retry_or_person(record, attempt_id)
+        return self.ledger.record_failure(
+            record.pk, attempt_id, self.worker, expected_state=QUEUED, target_state=target,
+            reason=reason, next_attempt_at=when, evidence=evidence, retries=retries,
+        )
 
-    def _payer_failed(
+    def _refused_after_click(
         self,
         record: ClaimRecord,
-        exc: PortalError,
-        expected: str,
-        attempt_id: str | None,
+        attempt_id: str,
+        exc: FormRefused,
         evidence: Evidence,
         retries: int,
     ) -> ClaimRecord:
-        """An AdapterError: drift or a mapping bug. The claim fails; the circuit counts it."""
-        reason = scrub(f"{exc.message} at {exc.step or 'an unknown step'}")
-        opened = self.ledger.payer_failure(record.payer_id, f"adapter errors: {reason}", CIRCUIT_THRESHOLD)
-        if opened:
-            log.warning("payer paused after repeated adapter errors", payer_id=record.payer_id)
+        """The portal's own validation refused our form: failed, retried later (or a person),
+        counted as drift: the mapping no longer fits the portal."""
+        reason = scrub(f"{exc.message}; nothing was stored")
+        self._count_drift(record.payer_id, reason)
+        target, when = self._retry_or_person(record, attempt_id)
         return self.ledger.record_failure(
-            record.pk, attempt_id, self.worker, expected_state=expected, target_state=FAILED,
-            reason=reason, evidence=evidence, retries=retries,
-            next_attempt_at=None,
+            record.pk, attempt_id, self.worker, expected_state=SUBMITTING, target_state=target,
+            reason=reason, next_attempt_at=when, evidence=evidence, retries=retries,
+            fence=attempt_id,
         )
+
+    def _count_drift(self, payer_id: str, reason: str) -> None:
+        threshold = self.settings.retry.circuit_threshold
+        if self.ledger.payer_failure(payer_id, f"adapter errors: {reason}", threshold, kind="drift"):
+            log.warning("payer paused after repeated adapter errors", payer_id=payer_id)
 
     def _needs_human(self, record: ClaimRecord, reason: str) -> ClaimRecord:
         return self.ledger.record_failure(
@@ -722,7 +983,7 @@ class Engine:
     def _block_payer(
         self, summary: RunSummary, record: ClaimRecord, reason: str
     ) -> ClaimResult | None:
-        """Leave the claim queued and stop working for its payer in this run."""
+        """Leave the claim as it was and stop working for its payer in this run."""
         self.ledger.release(record.pk, self.worker)
         summary.blocked_payers.setdefault(record.payer_id, reason)
         return None
@@ -736,7 +997,7 @@ class Engine:
         detail = record.confirmation if record.state == "accepted" else (record.reason or "")
         return ClaimResult(
             record.claim_id, record.version, record.payer_id, record.state, detail or "",
-            screenshot, submitted,
+            screenshot, submitted, record.next_attempt_at,
         )
 
 
@@ -752,4 +1013,4 @@ def _scrubbed(outcome: Outcome) -> Outcome:
     return replace(outcome, **changes)  # type: ignore[arg-type]
 
 
-__all__ = ["ClaimResult", "Engine", "LedgerError", "RunSummary", "portal_boundary"]
+__all__ = ["ClaimResult", "Engine", "LedgerError", "RunSummary", "portal_boundary", "translate"]

@@ -5,14 +5,20 @@ PortalbotError                 every error carries payer_id and step where known
 ├── ConfigError                unknown payer, missing keyring entry, bad settings
 ├── ClaimError                 bad input: names the claim, the field and the fix
 ├── LedgerError                an illegal transition, an unreachable ledger
+│   └── ClaimChanged           another worker moved the claim first: note it, move on
 └── PortalError                carries the evidence path
-    ├── PortalUnavailable      timeouts, 5xx, maintenance pages: the only retried family
+    ├── PortalUnavailable      refused connections, resets, 5xx, maintenance: retried
     │   └── SessionExpired     the portal signed us out; log in again, then retry
     ├── AuthenticationError    wrong password, locked account, MFA failure: never retried
     ├── AdapterError           the page did not look as the adapter expects: portal drift
+    ├── FormRefused            the portal's own validation refused our form: nothing stored
     ├── NeedsHumanError        a CAPTCHA, a forced password change: a person must act
     └── SubmissionUncertain    submit was clicked and no outcome could be read
 ```
+
+After the submit click every error but ``FormRefused`` leaves the claim ``in_doubt``:
+only a page the portal shows when it stored nothing, read and named by the adapter, lets
+the engine conclude that nothing was stored.
 
 A claim the payer rejects is not an exception: it is an ``Outcome``. An exception means
 no answer was obtained. Messages never carry PHI: they name claims by ``claim_id`` and
@@ -55,6 +61,11 @@ class LedgerError(PortalbotError):
     """The ledger refused a change (an illegal transition) or cannot be reached."""
 
 
+class ClaimChanged(LedgerError):
+    """The claim is no longer as this worker saw it: another worker (or a person) moved it,
+    or a newer attempt owns it. Never a reason to stop a run."""
+
+
 class PortalError(PortalbotError):
     """Something went wrong talking to a payer portal; evidence may have been kept."""
 
@@ -84,6 +95,15 @@ class AuthenticationError(PortalError):
 
 class AdapterError(PortalError):
     """The page is not what the adapter expects, or our own mapping was refused."""
+
+
+class FormRefused(PortalError):
+    """The portal read our form and refused it on a page that proves nothing was stored
+    (its validation list, a "saved as draft" banner): our mapping's fault, not the portal's.
+
+    The one exception after the submit click that does not leave a claim in doubt; an
+    adapter raises it only from what it read on the page, never from a Playwright error.
+    """
 
 
 class NeedsHumanError(PortalError):

@@ -24,6 +24,8 @@ class IntakeResult:
     batch_id: str
     records: list[ClaimRecord]
     already_known: int
+    # Ledger ids of the claim versions this intake recorded for the first time.
+    new: frozenset[int] = frozenset()
 
 
 class RuleChecker:
@@ -90,6 +92,7 @@ def intake(ledger: Ledger, settings: Settings, batch: ClaimBatchFile) -> IntakeR
         batch.path.name, batch.content_hash, len(batch.claims), len(batch.problems)
     )
     already = 0
+    new: set[int] = set()
     for loaded in batch.claims:
         claim = loaded.claim
         findings = checker.findings(claim) + _payer_findings(claim, known_payers)
@@ -102,4 +105,6 @@ def intake(ledger: Ledger, settings: Settings, batch: ClaimBatchFile) -> IntakeR
             location=loaded.location, worker="intake",
         )
         already += 0 if enqueued.is_new else 1
-    return IntakeResult(batch_id, ledger.claims_in_batch(batch_id), already)
+        if enqueued.is_new:
+            new.add(enqueued.record.pk)
+    return IntakeResult(batch_id, ledger.claims_in_batch(batch_id), already, frozenset(new))

@@ -69,13 +69,14 @@ def test_dropped_response_is_settled_from_the_portal_history_with_one_submission
     loaded = world.load(fixture, claim_id)
     world.run(loaded.batch_id)
     record = world.record(claim_id)
-    settle_s = world.registry[payer_id].history_settle_s
-    if settle_s:  # a lagging history: the claim waits in doubt, and is not sent again
-        assert record.state == "in_doubt"
-        world.run(loaded.batch_id)
-        assert world.record(claim_id).state == "in_doubt"
-        world.advance(settle_s + 1)
-        world.run(loaded.batch_id)
+    # The claim waits in doubt, and is not sent again, until its request can no longer land
+    # (the post-click deadline) and a lagging history has caught up.
+    wait_s = world.settings.post_click_deadline_s + world.registry[payer_id].history_settle_s
+    assert record.state == "in_doubt"
+    world.run(loaded.batch_id)
+    assert world.record(claim_id).state == "in_doubt"
+    world.advance(wait_s + 1)
+    world.run(loaded.batch_id)
 
     record = world.record(claim_id)
     assert record.state == settled

@@ -94,9 +94,13 @@ def test_authentication_failures_pause_the_payer_until_a_person_resumes_it(
 def _worker(tmp_path: Path, portal: RunningPortal, ledger_url: str, *args: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PORTALBOT_PAYER_ACME_BASE_URL": portal.base_url,
            "PORTALBOT_LEDGER_URL": ledger_url}
+    # A short post-click deadline: an in-doubt claim is due for reconciliation a second
+    # after its intent instead of two minutes.
+    config = tmp_path / "portalbot.toml"
+    config.write_text("post_click_deadline_s = 1\n")
     return subprocess.Popen(
-        [sys.executable, "-m", "portalbot", "--data-dir", str(tmp_path / "data"),
-         "worker", "--until-empty", *args],
+        [sys.executable, "-m", "portalbot", "--config", str(config),
+         "--data-dir", str(tmp_path / "data"), "worker", "--until-empty", *args],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         start_new_session=True,  # its own process group: Python, the driver and Chromium
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import stat
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from portalbot.browser import launch
 from portalbot.claims import ClaimBatchFile, load_claims
 from portalbot.config import Settings
 from portalbot.ledger import Ledger, derive_portal_key
-from tests.helpers import ACME_LOGIN, CLAIMS, Runner, subset
+from tests.helpers import ACME_LOGIN, CLAIMS, MovingClock, Runner, subset
 
 pytestmark = pytest.mark.browser
 
@@ -152,10 +153,20 @@ def test_evidence_is_readable_by_its_owner_only(
 
 
 def test_lost_response_after_the_click_is_settled_from_the_portals_history_not_a_second_click(
-    runner: Runner, acme: ControlClient, demo_batch: ClaimBatchFile, ledger: Ledger
+    runner: Runner, acme: ControlClient, demo_batch: ClaimBatchFile, ledger: Ledger,
+    clock: MovingClock,
 ) -> None:
     acme.set_faults(drop_response=True)
     runner.submit(subset(demo_batch, ACCEPTED))
+    waiting = ledger.find(ACCEPTED, 1)
+    assert waiting is not None and waiting.state == "in_doubt"
+    # Reconciliation waits until the request can no longer land: the post-click deadline.
+    assert waiting.next_attempt_at is not None
+    assert waiting.next_attempt_at >= clock() + timedelta(
+        seconds=runner.settings.post_click_deadline_s - 5)
+    acme.set_faults(drop_response=False)
+    clock.advance(runner.settings.post_click_deadline_s + 1)
+    runner.run()
 
     record = ledger.find(ACCEPTED, 1)
     assert record is not None

@@ -49,10 +49,15 @@ claims = sa.Table(
     sa.Column("lease_expires_at", sa.DateTime(timezone=True)),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    # The submit attempt that owns the claim's fate (migration 0004): an outcome is recorded
+    # only by the attempt named here, so a stale worker's late answer never overwrites a
+    # newer attempt's.
+    sa.Column("current_attempt", sa.String(32)),
     sa.UniqueConstraint("claim_id", "version", name="uq_claims_claim_version"),
     sa.UniqueConstraint("payer_id", "portal_key", name="uq_claims_portal_key"),
     sa.Index("ix_claims_state", "state"),
     sa.Index("ix_claims_patient_month", "patient_month"),
+    sa.Index("ix_claims_lease_due", "state", "next_attempt_at"),
 )
 
 batch_claims = sa.Table(
@@ -106,6 +111,10 @@ payers = sa.Table(
     sa.Column("circuit_open", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("circuit_reason", sa.Text),
     sa.Column("consecutive_failures", sa.Integer, nullable=False, server_default="0"),
+    # Why the circuit is open (migration 0004): "login" stays open until a person resumes
+    # the payer; "drift" and "in_doubt" half-open after the cool-down.
+    sa.Column("circuit_kind", sa.String(16)),
+    sa.Column("circuit_opened_at", sa.DateTime(timezone=True)),
     sa.Column("last_submit_at", sa.DateTime(timezone=True)),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )

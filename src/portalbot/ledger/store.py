@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,7 +25,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from portalbot.errors import LedgerError
+from portalbot.errors import ClaimChanged, LedgerError
 from portalbot.ledger import schema
 from portalbot.ledger.states import (
     ACCEPTED,
@@ -90,6 +90,9 @@ class ClaimRecord:
     payload: dict[str, Any]
     findings: list[dict[str, Any]]
     updated_at: datetime
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = None
+    current_attempt: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> ClaimRecord:
@@ -103,7 +106,29 @@ class ClaimRecord:
             next_attempt_at=aware_utc(m["next_attempt_at"]), batch_id=m["batch_id"],
             payload=m["payload"], findings=m["findings"],
             updated_at=aware_utc(m["updated_at"]) or utcnow(),
+            lease_owner=m["lease_owner"], lease_expires_at=aware_utc(m["lease_expires_at"]),
+            current_attempt=m["current_attempt"],
         )
+
+
+@dataclass(frozen=True)
+class Circuit:
+    """A payer's breaker. ``kind``: "login" and "manual" stay open until a person resumes
+    the payer; "drift" and "in_doubt" half-open once the cool-down has passed."""
+
+    open: bool
+    kind: str | None = None
+    reason: str | None = None
+    opened_at: datetime | None = None
+    half_open: bool = False
+
+    @property
+    def signs_in(self) -> bool:
+        """Whether read-only work (history searches) may still sign in to the portal."""
+        return not self.open or self.kind not in PERSON_CIRCUITS
+
+
+PERSON_CIRCUITS = frozenset({"login", "manual"})
 
 
 @dataclass(frozen=True)
@@ -353,19 +378,28 @@ class Ledger:
         limit: int = 1,
         lease_s: float = 300.0,
         dead_owner: OwnerCheck = _nobody_dead,
+        exclude: Sequence[int] = (),
+        reconcile_only: Sequence[str] = (),
     ) -> list[ClaimRecord]:
         """Take up to ``limit`` claims that are due: queued, a failed one whose retry time
-        has come, or an in_doubt one due for reconciliation.
+        has come, or an in_doubt one due for reconciliation. For the payers in
+        ``reconcile_only`` (paused for drift or in-doubt bursts) only in_doubt claims.
 
         A lease held by a worker that is known to be dead (``dead_owner``) is free at once;
         any other lease is free only when it has expired.
         """
         now = self.clock()
         c = schema.claims.c
+        in_doubt_due = sa.and_(c.state == IN_DOUBT, c.next_attempt_at <= now)
         due = sa.or_(
             c.state == QUEUED,
-            sa.and_(c.state.in_([FAILED, IN_DOUBT]), c.next_attempt_at <= now),
+            sa.and_(c.state == FAILED, c.next_attempt_at <= now),
+            in_doubt_due,
         )
+        if payer_ids is not None:
+            due = sa.and_(due, c.payer_id.in_(list(payer_ids)))
+        if reconcile_only:
+            due = sa.or_(due, sa.and_(in_doubt_due, c.payer_id.in_(list(reconcile_only))))
         dead = self._dead_owners(dead_owner)
         free = sa.or_(c.lease_owner.is_(None), c.lease_expires_at < now, c.lease_owner.in_(dead))
         query = sa.select(c.id).where(due, free).order_by(c.id).limit(limit)
@@ -374,8 +408,8 @@ class Ledger:
                 schema.batch_claims.c.batch_id == batch_id
             )
             query = query.where(c.id.in_(in_batch))
-        if payer_ids is not None:
-            query = query.where(c.payer_id.in_(list(payer_ids)))
+        if exclude:
+            query = query.where(c.id.not_in(list(exclude)))
         with self._tx() as tx:
             if tx.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
@@ -423,18 +457,46 @@ class Ledger:
                 .values(evidence_purged_at=self.clock())
             )
 
-    def due_count(self, payer_ids: Sequence[str] | None = None) -> int:
+    def submitting_count(self, payer_ids: Sequence[str] | None = None) -> int:
+        """Claims some worker is submitting right now (or was, until it is judged gone)."""
+        c = schema.claims.c
+        query = sa.select(sa.func.count()).where(c.state == SUBMITTING)
+        if payer_ids is not None:
+            query = query.where(c.payer_id.in_(list(payer_ids)))
+        with self.engine.connect() as connection:
+            return int(connection.execute(query).scalar_one())
+
+    def due_count(
+        self, payer_ids: Sequence[str] | None = None,
+        states: Sequence[str] = (QUEUED, FAILED, IN_DOUBT),
+    ) -> int:
         """How many claims a worker could take now (a cheap check before starting a browser)."""
         now = self.clock()
         c = schema.claims.c
+        waiting = [s for s in states if s != QUEUED]
         query = sa.select(sa.func.count()).where(sa.or_(
-            c.state == QUEUED,
-            sa.and_(c.state.in_([FAILED, IN_DOUBT]), c.next_attempt_at <= now),
+            c.state == QUEUED if QUEUED in states else sa.false(),
+            sa.and_(c.state.in_(waiting), c.next_attempt_at <= now),
         ))
         if payer_ids is not None:
             query = query.where(c.payer_id.in_(list(payer_ids)))
         with self.engine.connect() as connection:
             return int(connection.execute(query).scalar_one())
+
+    def waiting(self, payer_ids: Sequence[str] | None = None) -> dict[str, tuple[int, datetime]]:
+        """Claims waiting for a later time (failed retries, in-doubt reconciliations): by
+        state, how many and when the first is due."""
+        c = schema.claims.c
+        query = (
+            sa.select(c.state, sa.func.count(), sa.func.min(c.next_attempt_at))
+            .where(c.state.in_([FAILED, IN_DOUBT]), c.next_attempt_at.is_not(None))
+            .group_by(c.state)
+        )
+        if payer_ids is not None:
+            query = query.where(c.payer_id.in_(list(payer_ids)))
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return {state: (int(n), aware_utc(due) or self.clock()) for state, n, due in rows}
 
     def release(self, pk: int, worker: str) -> None:
         with self._tx() as tx:
@@ -444,29 +506,51 @@ class Ledger:
                 .values(lease_owner=None, lease_expires_at=None)
             )
 
-    def expire_submissions(self, worker: str, dead_owner: OwnerCheck = _nobody_dead) -> list[int]:
-        """Claims left in ``submitting`` by a worker that died (or whose lease ran out)
-        become in_doubt: the click may or may not have landed."""
+    def expire_submissions(
+        self,
+        worker: str,
+        dead_owner: OwnerCheck = _nobody_dead,
+        *,
+        grace_s: float = 0.0,
+        landing_s: float = 0.0,
+        settle_s: Mapping[str, float] | None = None,
+    ) -> list[int]:
+        """Claims left in ``submitting`` by a worker that died become in_doubt: the click
+        may or may not have landed.
+
+        An owner that may be alive keeps the claim until its lease *and* ``grace_s`` (the
+        post-click deadline every worker keeps) have passed: until then its request may
+        still be in flight and its answer still on the way. Reconciliation is due once the
+        request can no longer land (the intent plus ``landing_s``, and not before now) and
+        the payer's history has caught up (``settle_s`` by payer).
+        """
         now = self.clock()
         c = schema.claims.c
+        a = schema.attempts.c
         dead = self._dead_owners(dead_owner)
+        settle = settle_s or {}
         with self._tx() as tx:
-            pks = [
-                row[0]
-                for row in tx.execute(
-                    sa.select(c.id).where(
-                        c.state == SUBMITTING,
-                        sa.or_(c.lease_expires_at < now, c.lease_owner.in_(dead)),
-                    )
-                ).all()
-            ]
-            for pk in pks:
+            rows = tx.execute(
+                sa.select(c.id, c.payer_id, a.intent_at)
+                .select_from(schema.claims.outerjoin(
+                    schema.attempts, a.id == c.current_attempt))
+                .where(
+                    c.state == SUBMITTING,
+                    sa.or_(
+                        c.lease_expires_at < now - timedelta(seconds=grace_s),
+                        c.lease_owner.in_(dead),
+                    ),
+                )
+            ).all()
+            for pk, payer_id, intent_at in rows:
+                lands_by = max(now, (aware_utc(intent_at) or now) + timedelta(seconds=landing_s))
                 self._transition(
                     tx, pk, SUBMITTING, IN_DOUBT, worker,
                     "the worker stopped between the submit click and its outcome",
-                    lease_owner=None, lease_expires_at=None, next_attempt_at=now,
+                    lease_owner=None, lease_expires_at=None,
+                    next_attempt_at=lands_by + timedelta(seconds=settle.get(payer_id, 0.0)),
                 )
-        return pks
+        return [row[0] for row in rows]
 
     def postpone(self, pk: int, worker: str, until: datetime) -> None:
         """Leave a leased claim in its state, due again at ``until``."""
@@ -614,10 +698,10 @@ class Ledger:
                 sa.select(schema.claims.c.lease_owner).where(schema.claims.c.id == pk)
             ).scalar_one()
             if owner != worker:
-                raise LedgerError("the claim's lease is held by another worker")
+                raise ClaimChanged("the claim's lease is held by another worker")
             self._transition(
                 tx, pk, QUEUED, SUBMITTING, worker, "submit intent", attempt_id=attempt_id,
-                account=account, **renewal,
+                account=account, current_attempt=attempt_id, **renewal,
             )
             tx.execute(
                 schema.attempts.update()
@@ -636,7 +720,11 @@ class Ledger:
         reason: str,
         evidence: Evidence = Evidence(),
         retries: int = 0,
+        fence: str | None = None,
     ) -> ClaimRecord:
+        """Record what the portal answered. With ``fence`` (the attempt that clicked) the
+        answer lands only while that attempt still owns the claim, submitting or in_doubt;
+        a late one is kept on its own attempt and raises ``ClaimChanged``."""
         fields: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
         if isinstance(outcome, Accepted):
             fields.update(
@@ -651,10 +739,12 @@ class Ledger:
         elif isinstance(outcome, Denied):
             fields.update(reason_code=outcome.reason_code)
         fields["reason"] = outcome.summary
+        if fence is not None:
+            expected_state = self._fenced_state(pk, fence, worker, outcome.state, outcome.summary)
         with self._tx() as tx:
             self._transition(
                 tx, pk, expected_state, outcome.state, worker, reason,
-                attempt_id=attempt_id, evidence=evidence.screenshot, **fields,
+                attempt_id=attempt_id, evidence=evidence.screenshot, fence=fence, **fields,
             )
             if attempt_id:
                 self._finish_attempt(
@@ -674,16 +764,59 @@ class Ledger:
         next_attempt_at: datetime | None = None,
         evidence: Evidence = Evidence(),
         retries: int = 0,
+        fence: str | None = None,
     ) -> ClaimRecord:
+        if fence is not None:
+            expected_state = self._fenced_state(pk, fence, worker, target_state, reason)
         with self._tx() as tx:
             self._transition(
                 tx, pk, expected_state, target_state, worker, reason,
                 attempt_id=attempt_id, evidence=evidence.screenshot, reason=reason,
                 next_attempt_at=next_attempt_at, lease_owner=None, lease_expires_at=None,
+                fence=fence,
             )
             if attempt_id:
                 self._finish_attempt(tx, attempt_id, target_state, reason, evidence, retries)
             return self._get(tx, pk)
+
+    def _fenced_state(self, pk: int, fence: str, worker: str, state: str, detail: str) -> str:
+        """The state an after-click answer moves the claim from, while ``fence`` owns it."""
+        with self.engine.connect() as connection:
+            record = self._get(connection, pk)
+        if record.current_attempt == fence and record.state in (SUBMITTING, IN_DOUBT):
+            return record.state
+        self.note_late(pk, fence, worker, record.state, f"{state}: {detail}")
+        raise ClaimChanged(
+            f"claim {record.claim_id} v{record.version} was taken over before this attempt's "
+            f"answer ({state}) arrived; it is kept on the attempt"
+        )
+
+    def note_late(self, pk: int, attempt_id: str, worker: str, current: str, detail: str) -> None:
+        """A stale attempt's late answer: an event on its own attempt, the claim untouched."""
+        with self._tx() as tx:
+            tx.execute(
+                schema.attempts.update()
+                .where(schema.attempts.c.id == attempt_id)
+                .values(finished_at=self.clock(), result="late", detail=detail)
+            )
+            self._append_event(
+                tx, pk, worker, current, current,
+                f"late answer from a superseded attempt, not applied: {detail}", attempt_id,
+            )
+
+    def attempt(self, attempt_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(schema.attempts).where(schema.attempts.c.id == attempt_id)
+            ).first()
+        return dict(row._mapping) if row is not None else None
+
+    def in_doubt_count(self, payer_id: str) -> int:
+        c = schema.claims.c
+        with self.engine.connect() as connection:
+            return int(connection.execute(
+                sa.select(sa.func.count()).where(c.payer_id == payer_id, c.state == IN_DOUBT)
+            ).scalar_one())
 
     def note_attempt(
         self, attempt_id: str, result: str, detail: str, evidence: Evidence, retries: int = 0
@@ -697,50 +830,99 @@ class Ledger:
             self._transition(tx, pk, expected, target, worker, reason)
 
     # --- payers: the shared safety valves ------------------------------------------------
-    def payer_circuit(self, payer_id: str) -> tuple[bool, str | None]:
+    def circuit(self, payer_id: str, cooldown_s: float = 900.0) -> Circuit:
+        """The payer's breaker as of now; half-open once a drift or in-doubt circuit has
+        been open for ``cooldown_s``."""
         with self.engine.connect() as connection:
             row = connection.execute(
                 sa.select(schema.payers).where(schema.payers.c.payer_id == payer_id)
             ).first()
-        if row is None:
-            return False, None
-        return bool(row._mapping["circuit_open"]), row._mapping["circuit_reason"]
+        if row is None or not row._mapping["circuit_open"]:
+            return Circuit(open=False)
+        m = row._mapping
+        kind = m["circuit_kind"] or "manual"
+        opened_at = aware_utc(m["circuit_opened_at"] or m["updated_at"])
+        half_open = kind not in PERSON_CIRCUITS and opened_at is not None and (
+            self.clock() >= opened_at + timedelta(seconds=cooldown_s)
+        )
+        return Circuit(True, kind, m["circuit_reason"], opened_at, half_open)
 
-    def open_circuit(self, payer_id: str, reason: str) -> None:
-        self._upsert_payer(payer_id, circuit_open=True, circuit_reason=reason)
+    def payer_circuit(self, payer_id: str) -> tuple[bool, str | None]:
+        circuit = self.circuit(payer_id)
+        return circuit.open, circuit.reason
+
+    def open_circuit(self, payer_id: str, reason: str, kind: str = "manual") -> None:
+        self._upsert_payer(
+            payer_id, circuit_open=True, circuit_reason=reason, circuit_kind=kind,
+            circuit_opened_at=self.clock(),
+        )
 
     def resume_payer(self, payer_id: str) -> None:
         self._upsert_payer(
-            payer_id, circuit_open=False, circuit_reason=None, consecutive_failures=0
+            payer_id, circuit_open=False, circuit_reason=None, circuit_kind=None,
+            circuit_opened_at=None, consecutive_failures=0,
         )
 
-    def payer_failure(self, payer_id: str, reason: str, threshold: int) -> bool:
-        """Count a consecutive failure; True when this one opened the circuit."""
+    def payer_failure(self, payer_id: str, reason: str, threshold: int, kind: str = "drift") -> bool:
+        """Count a consecutive failure; True when this one opened the circuit. A failure
+        while the circuit is open (a half-open trial that failed) starts its cool-down again."""
         with self._tx() as tx:
             self._ensure_payer(tx, payer_id)
             row = tx.execute(
                 sa.select(schema.payers).where(schema.payers.c.payer_id == payer_id)
             ).one()
             failures = row._mapping["consecutive_failures"] + 1
-            opens = failures >= threshold and not row._mapping["circuit_open"]
+            was_open = bool(row._mapping["circuit_open"])
+            opens = failures >= threshold and not was_open
             values: dict[str, Any] = {"consecutive_failures": failures, "updated_at": self.clock()}
             if opens:
-                values.update(circuit_open=True, circuit_reason=reason)
+                values.update(circuit_open=True, circuit_reason=reason, circuit_kind=kind,
+                              circuit_opened_at=self.clock())
+            elif was_open and row._mapping["circuit_kind"] not in PERSON_CIRCUITS:
+                values.update(circuit_opened_at=self.clock())
             tx.execute(
                 schema.payers.update().where(schema.payers.c.payer_id == payer_id).values(**values)
             )
         return opens
 
     def payer_success(self, payer_id: str) -> None:
-        """Close the run of consecutive failures. Writes (and syncs) only when there was one:
-        this follows every accepted claim."""
+        """Close the run of consecutive failures, and a drift or in-doubt circuit (the
+        half-open trial went through). Writes (and syncs) only when there is something to
+        reset: this follows every accepted claim."""
         p = schema.payers
+        closable = sa.or_(p.c.circuit_kind.is_(None), p.c.circuit_kind.not_in(list(PERSON_CIRCUITS)))
         with self._tx() as tx:
             tx.execute(
                 p.update()
-                .where(p.c.payer_id == payer_id, p.c.consecutive_failures != 0)
+                .where(p.c.payer_id == payer_id, p.c.circuit_open == sa.true(), closable)
+                .values(circuit_open=False, circuit_reason=None, circuit_kind=None,
+                        circuit_opened_at=None, consecutive_failures=0, updated_at=self.clock())
+            )
+            tx.execute(
+                p.update()
+                .where(p.c.payer_id == payer_id, p.c.consecutive_failures != 0,
+                       p.c.circuit_open == sa.false())
                 .values(consecutive_failures=0, updated_at=self.clock())
             )
+
+    def close_settled_circuit(self, payer_id: str) -> bool:
+        """An in-doubt circuit whose claims the portal's history has all settled closes."""
+        p = schema.payers
+        c = schema.claims.c
+        with self._tx() as tx:
+            left = tx.execute(
+                sa.select(sa.func.count()).where(c.payer_id == payer_id, c.state == IN_DOUBT)
+            ).scalar_one()
+            if left:
+                return False
+            result = tx.execute(
+                p.update()
+                .where(p.c.payer_id == payer_id, p.c.circuit_open == sa.true(),
+                       p.c.circuit_kind == "in_doubt")
+                .values(circuit_open=False, circuit_reason=None, circuit_kind=None,
+                        circuit_opened_at=None, consecutive_failures=0, updated_at=self.clock())
+            )
+        return bool(result.rowcount)
 
     def _ensure_payer(self, tx: sa.Connection, payer_id: str) -> None:
         exists = tx.execute(
@@ -776,16 +958,19 @@ class Ledger:
         *,
         attempt_id: str | None = None,
         evidence: str | None = None,
+        fence: str | None = None,
         **fields: Any,
     ) -> None:
         check_transition(expected, target)
+        c = schema.claims.c
+        where = [c.id == pk, c.state == expected]
+        if fence is not None:
+            where.append(c.current_attempt == fence)
         result = tx.execute(
-            schema.claims.update()
-            .where(schema.claims.c.id == pk, schema.claims.c.state == expected)
-            .values(state=target, updated_at=self.clock(), **fields)
+            schema.claims.update().where(*where).values(state=target, updated_at=self.clock(), **fields)
         )
         if result.rowcount != 1:
-            raise LedgerError(
+            raise ClaimChanged(
                 f"claim {pk} is no longer {expected}; another worker changed it first"
             )
         self._append_event(tx, pk, worker, expected, target, event_reason, attempt_id, evidence)
