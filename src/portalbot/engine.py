@@ -55,7 +55,7 @@ log = get_logger("portalbot.engine")
 # The bound on an in-doubt page's screenshot and HTML, and on a trace chunk's writing.
 EVIDENCE_S = 15.0
 CredentialLookup = Callable[[str, str], Credentials]
-IntentHook = Callable[[ClaimRecord], Awaitable[None]]
+IntentHook = Callable[[ClaimRecord, Page], Awaitable[None]]
 
 
 def default_worker_name() -> str:
@@ -203,10 +203,15 @@ def pre_submit_retry(settings: Settings, sleep: Callable[[float], Awaitable[None
     )
 
 
+def evidence_bound_s(settings: Settings) -> float:
+    """The bound on one piece of evidence (a page's screenshot and HTML, a trace chunk)."""
+    return min(EVIDENCE_S, settings.post_click_deadline_s)
+
+
 def takeover_grace_s(settings: Settings) -> float:
     """How long past its lease a live worker may still be finishing a click: the post-click
     deadline, then the evidence of an in-doubt answer and its trace."""
-    return settings.post_click_deadline_s + 2 * EVIDENCE_S
+    return settings.post_click_deadline_s + 2 * evidence_bound_s(settings)
 
 
 class Engine:
@@ -624,7 +629,7 @@ class Engine:
         )
         lease_ends = time.monotonic() + self.settings.lease_s
         if self.on_intent is not None:
-            await self.on_intent(record)
+            await self.on_intent(record, page)
         if time.monotonic() >= lease_ends:
             await self._stop_chunk(session, None)
             self.ledger.note_late(
@@ -874,7 +879,7 @@ class Engine:
     # --- evidence and traces: bounded, and never the reason a claim fails --------------------
     async def _capture(self, page: Page, attempt_id: str, label: str) -> Evidence:
         try:
-            async with asyncio.timeout(EVIDENCE_S):
+            async with asyncio.timeout(evidence_bound_s(self.settings)):
                 return await self.evidence.capture(page, attempt_id, label)
         except Exception:  # noqa: BLE001 - evidence never changes an outcome
             return Evidence()
@@ -892,7 +897,7 @@ class Engine:
         if session.chunk_open:  # an attempt that ended without closing its chunk
             await self._stop_chunk(session, None)
         try:
-            async with asyncio.timeout(EVIDENCE_S):
+            async with asyncio.timeout(evidence_bound_s(self.settings)):
                 await session.context.tracing.start_chunk()
             session.chunk_open = True
         except Exception:  # noqa: BLE001 - a trace never breaks a claim
@@ -906,7 +911,7 @@ class Engine:
             return False
         session.chunk_open = False
         try:
-            async with asyncio.timeout(EVIDENCE_S):
+            async with asyncio.timeout(evidence_bound_s(self.settings)):
                 await session.context.tracing.stop_chunk(path=str(path) if path else None)
         except Exception:  # noqa: BLE001 - a lost trace never changes an outcome
             log.warning("trace chunk could not be stopped; dropped", payer_id=session.key[0])
