@@ -34,6 +34,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from portalbot.errors import ClaimError
+from portalbot.text import control_characters
 
 
 class ClaimFileError(ClaimError):
@@ -74,13 +75,25 @@ def _parse_money(value: Any) -> Any:
     return Decimal(value)
 
 
+def _refuse_controls(value: Any) -> Any:
+    """No text field of a claim holds NUL, a line break, ESC or another C0 control: storage
+    cannot keep NUL (PostgreSQL), and the others only ever arrive to forge what is shown."""
+    if isinstance(value, str) and control_characters(value):
+        raise ValueError(_CONTROL_HINT)
+    return value
+
+
+_CONTROL_HINT = ("must not contain control characters (NUL, tab, line break, ESC, …); "
+                 "remove them in the system that exported the claim")
+NoControls = BeforeValidator(_refuse_controls)
+
 IsoDate = Annotated[date, BeforeValidator(_parse_date)]
 Money = Annotated[
     Decimal,
     BeforeValidator(_parse_money),
     WithJsonSchema({"type": "string", "pattern": _MONEY_RE.pattern, "examples": ["62.00"]}),
 ]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Text = Annotated[str, NoControls, StringConstraints(min_length=1, max_length=200)]
 Npi = Annotated[str, StringConstraints(pattern=r"^\d{10}$")]
 ServiceMonth = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 ProcedureCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{5}$")]
@@ -88,7 +101,7 @@ Modifier = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{2}$")]
 StateCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 PostalCode = Annotated[str, StringConstraints(pattern=r"^\d{5}(-?\d{4})?$")]
 PlaceOfService = Annotated[str, StringConstraints(pattern=r"^\d{2}$")]
-ClaimId = Annotated[str, StringConstraints(pattern=r"^\S(.*\S)?$", max_length=64)]
+ClaimId = Annotated[str, NoControls, StringConstraints(pattern=r"^\S(.*\S)?$", max_length=64)]
 
 # What a pattern mismatch means, in words a person exporting claims can act on.
 _PATTERN_HINTS = {

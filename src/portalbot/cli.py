@@ -37,6 +37,7 @@ from portalbot.ledger import ClaimRecord, Ledger
 from portalbot.ledger.states import NEEDS_PERSON_STATES
 from portalbot.logs import configure as configure_logs
 from portalbot.logs import get_logger
+from portalbot.text import cell, for_terminal, visible
 
 EXIT_OK, EXIT_NEEDS_PERSON, EXIT_USAGE, EXIT_ENVIRONMENT = 0, 1, 2, 3
 
@@ -53,7 +54,7 @@ def environment_errors() -> Iterator[None]:
     try:
         yield
     except (ConfigError, LedgerError) as exc:
-        err.print(f"[bold red]portalbot:[/] {exc}", highlight=False)
+        err.print(f"[bold red]portalbot:[/] {for_terminal(exc)}", highlight=False)
         sys.exit(EXIT_ENVIRONMENT)
 
 
@@ -117,14 +118,15 @@ def submit(ctx: click.Context, file: Path, payers: tuple[str, ...], dry_run: boo
     records = ledger.claims_in_batch(batch_id)
     _print_batch_table(ledger, records, summary, dry_run)
     out.print(f"\nLedger: {settings.resolved_ledger_url}   batch {batch_id}", highlight=False)
-    out.print(f"Evidence: {settings.resolved_evidence_dir}", highlight=False)
+    out.print(f"Evidence: {for_terminal(settings.resolved_evidence_dir)}", highlight=False)
     sys.exit(_report(batch, records, summary, already=intake_result.already_known))
 
 
 def _run_exit_status(summary: RunSummary) -> int:
     """Exit status of a queue run: only the claims this run touched count."""
     for payer_id, reason in summary.blocked_payers.items():
-        err.print(f"[bold red]portalbot:[/] payer {payer_id} not processed: {reason}", highlight=False)
+        err.print(f"[bold red]portalbot:[/] payer {payer_id} not processed: {for_terminal(reason)}",
+                  highlight=False)
     counts = ", ".join(f"{n} {state}" for state, n in sorted(summary.counts.items())) or "nothing due"
     err.print(f"portalbot: {len(summary.results)} claims processed ({counts})", highlight=False)
     if summary.blocked_payers:
@@ -207,8 +209,8 @@ def status(ctx: click.Context, payers: tuple[str, ...], accepted_within_days: fl
     for column in ("claim", "v", "payer", "state now", "detail", "screenshot"):
         table.add_column(column, overflow="fold")
     for result in summary.results:
-        table.add_row(result.claim_id, str(result.version), result.payer_id, result.state,
-                      result.detail, result.screenshot or "")
+        table.add_row(*map(cell, (result.claim_id, result.version, result.payer_id, result.state,
+                                  result.detail, result.screenshot)))
     out.print(table)
     sys.exit(_run_exit_status(summary))
 
@@ -239,8 +241,8 @@ def worklist(ctx: click.Context, payers: tuple[str, ...], fmt: str, pending_days
             group = (item.payer_id, item.reason)
             table.add_section()
         days = "" if item.days_left is None else str(item.days_left)
-        table.add_row(item.payer_id, item.reason, item.claim_id, str(item.version),
-                      item.confirmation, f"{item.amount:.2f}", days, item.detail)
+        table.add_row(*map(cell, (item.payer_id, item.reason, item.claim_id, item.version,
+                                  item.confirmation, f"{item.amount:.2f}", days, item.detail)))
     out.print(table)
 
 
@@ -261,10 +263,10 @@ def _load_or_exit(file: Path) -> ClaimBatchFile:
     try:
         batch = load_claims(file)
     except ClaimFileError as exc:
-        err.print(f"[bold red]portalbot:[/] {exc}", highlight=False)
+        err.print(f"[bold red]portalbot:[/] {for_terminal(exc)}", highlight=False)
         sys.exit(EXIT_USAGE)
     for problem in batch.problems:
-        err.print(f"[yellow]unreadable claim:[/] {problem}", highlight=False)
+        err.print(f"[yellow]unreadable claim:[/] {for_terminal(problem)}", highlight=False)
     return batch
 
 
@@ -311,8 +313,8 @@ def _print_batch_table(
         state = "dry run" if shown else record.state
         detail = shown.detail if shown else _detail(record)
         screenshot = (shown.screenshot if shown else _latest_screenshot(ledger, record)) or ""
-        table.add_row(record.claim_id, str(record.version), record.payer_id, state, detail,
-                      screenshot)
+        table.add_row(*map(cell, (record.claim_id, record.version, record.payer_id, state,
+                                  detail, screenshot)))
     out.print(table)
 
 
@@ -333,7 +335,8 @@ def _report(
     if batch.problems:
         err.print(f"portalbot: {len(batch.problems)} claims in the file could not be read (above)")
     for payer_id, reason in summary.blocked_payers.items():
-        err.print(f"[bold red]portalbot:[/] payer {payer_id} not processed: {reason}", highlight=False)
+        err.print(f"[bold red]portalbot:[/] payer {payer_id} not processed: {for_terminal(reason)}",
+                  highlight=False)
     if summary.blocked_payers:
         return EXIT_ENVIRONMENT
     needs_person = [r for r in records if r.state in NEEDS_PERSON_STATES]
@@ -363,7 +366,8 @@ def validate(ctx: click.Context, file: Path, fmt: str, fix_path: Path | None) ->
     if fmt == "json":
         out.print_json(json.dumps([v.to_json() for v in verdicts]))
     else:
-        out.print(rules.render_table(verdicts), highlight=False, markup=False)
+        out.print(visible(rules.render_table(verdicts), keep_newlines=True), highlight=False,
+                  markup=False)
     if fix_path is not None:
         _write_fixes(rules, checker, batch, verdicts, fix_path)
     held = sum(1 for v in verdicts if not v.billable)
@@ -384,9 +388,10 @@ def _write_fixes(rules: Any, checker: RuleChecker, batch: ClaimBatchFile, verdic
             continue
         fixed.append(proposal.model_dump(mode="json"))
         for change in rules.describe_changes(loaded.claim, proposal):
-            err.print(f"fix {loaded.claim.claim_id} v{proposal.version}: {change}", highlight=False)
+            err.print(for_terminal(f"fix {loaded.claim.claim_id} v{proposal.version}: {change}"),
+                      highlight=False)
     write_private(fix_path, (json.dumps(fixed, indent=2) + "\n").encode("utf-8"))  # PHI
-    err.print(f"portalbot: {len(fixed)} corrected claims written to {fix_path} for approval",
+    err.print(f"portalbot: {len(fixed)} corrected claims written to {for_terminal(fix_path)} for approval",
               highlight=False)
 
 
@@ -421,8 +426,8 @@ def ledger(ctx: click.Context, batch_id: str | None, state: str | None, fmt: str
     for column in ("claim", "v", "payer", "state", "confirmation or reason", "attempts", "portal key"):
         table.add_column(column, overflow="fold")
     for r in records:
-        table.add_row(r.claim_id, str(r.version), r.payer_id, r.state, _detail(r),
-                      str(r.attempt_count), r.portal_key)
+        table.add_row(*map(cell, (r.claim_id, r.version, r.payer_id, r.state, _detail(r),
+                                  r.attempt_count, r.portal_key)))
     out.print(table)
 
 
@@ -434,7 +439,7 @@ def ledger_backup(ctx: click.Context, target: Path) -> None:
     store = _open_ledger(_settings(ctx))
     with environment_errors():
         store.backup(target)
-    err.print(f"portalbot: ledger copied to {target}", highlight=False)
+    err.print(f"portalbot: ledger copied to {for_terminal(target)}", highlight=False)
 
 
 @ledger.command("migrate")
@@ -605,5 +610,5 @@ def run() -> None:
     try:
         main()
     except PortalbotError as exc:
-        err.print(f"[bold red]portalbot:[/] {exc}", highlight=False)
+        err.print(f"[bold red]portalbot:[/] {for_terminal(exc)}", highlight=False)
         sys.exit(EXIT_ENVIRONMENT)
