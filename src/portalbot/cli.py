@@ -37,6 +37,7 @@ from portalbot.ledger import ClaimRecord, Ledger
 from portalbot.ledger.states import NEEDS_PERSON_STATES
 from portalbot.logs import configure as configure_logs
 from portalbot.logs import get_logger
+from portalbot.private import check_installation, restrict_umask
 from portalbot.text import cell, for_terminal, visible
 
 EXIT_OK, EXIT_NEEDS_PERSON, EXIT_USAGE, EXIT_ENVIRONMENT = 0, 1, 2, 3
@@ -71,6 +72,8 @@ def _settings(ctx: click.Context, **overrides: Any) -> Settings:
 
 def _open_ledger(settings: Settings) -> Ledger:
     with environment_errors():
+        check_installation(settings.data_dir, settings.resolved_evidence_dir,
+                           settings.sqlite_file, group_access=settings.group_access)
         return Ledger.open(settings.resolved_ledger_url)
 
 
@@ -84,6 +87,7 @@ def _open_ledger(settings: Settings) -> Ledger:
 def main(config: Path | None, data_dir: Path | None, ledger: str | None, log_json: bool,
          log_level: str) -> None:
     """Submit finished CCM claims through payer portals, exactly once, with evidence."""
+    restrict_umask()  # before anything is created: every file owner-only from its first byte
     configure_logs(json_output=log_json, level=log_level.upper())
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -38,6 +40,7 @@ from portalbot.ledger.states import (
     check_transition,
 )
 from portalbot.outcomes import Accepted, Denied, Outcome, Pending, Rejected
+from portalbot.private import create_private_file, ensure_private_dir
 
 Clock = Callable[[], datetime]
 OwnerCheck = Callable[[str], bool]
@@ -134,7 +137,9 @@ def _make_engine(url: str) -> sa.Engine:
     if url.startswith("sqlite"):
         database = sa.engine.make_url(url).database
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            # Born 0600 in a 0700 folder; SQLite gives -wal/-shm/-journal the file's mode.
+            ensure_private_dir(Path(database).parent)
+            create_private_file(Path(database))
         engine = sa.create_engine(url, connect_args={"timeout": 30})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         # Let SQLite take the write lock at BEGIN so two writers queue instead of failing.
@@ -567,15 +572,24 @@ class Ledger:
             raise LedgerError("backup copies SQLite ledgers; for PostgreSQL use pg_dump")
         import sqlite3
 
-        target.parent.mkdir(parents=True, exist_ok=True)
-        destination = sqlite3.connect(target)
+        # Into an exclusive 0600 file beside the target, renamed over it when complete: the
+        # copy is never readable by others, and a symlink at the target is never followed.
+        ensure_private_dir(target.parent)
+        descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                                 suffix=".part")
+        os.close(descriptor)
         try:
-            with self.engine.connect() as connection:
-                source = connection.connection.driver_connection
-                source.backup(destination)  # type: ignore[union-attr]
-        finally:
-            destination.close()
-        target.chmod(0o600)
+            destination = sqlite3.connect(temporary)
+            try:
+                with self.engine.connect() as connection:
+                    source = connection.connection.driver_connection
+                    source.backup(destination)  # type: ignore[union-attr]
+            finally:
+                destination.close()
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
 
     # --- attempts and outcomes ---------------------------------------------------------
     def begin_attempt(self, pk: int, worker: str, kind: str = "submit") -> str:
