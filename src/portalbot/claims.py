@@ -93,7 +93,9 @@ Money = Annotated[
     BeforeValidator(_parse_money),
     WithJsonSchema({"type": "string", "pattern": _MONEY_RE.pattern, "examples": ["62.00"]}),
 ]
-Text = Annotated[str, NoControls, StringConstraints(min_length=1, max_length=200)]
+# NoControls after the constraints wraps them, so it runs first (a line break in a claim_id
+# is named as such, not as a pattern mismatch) and the length messages stay pydantic's own.
+Text = Annotated[str, StringConstraints(min_length=1, max_length=200), NoControls]
 Npi = Annotated[str, StringConstraints(pattern=r"^\d{10}$")]
 ServiceMonth = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 ProcedureCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{5}$")]
@@ -101,7 +103,7 @@ Modifier = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{2}$")]
 StateCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 PostalCode = Annotated[str, StringConstraints(pattern=r"^\d{5}(-?\d{4})?$")]
 PlaceOfService = Annotated[str, StringConstraints(pattern=r"^\d{2}$")]
-ClaimId = Annotated[str, NoControls, StringConstraints(pattern=r"^\S(.*\S)?$", max_length=64)]
+ClaimId = Annotated[str, StringConstraints(pattern=r"^\S(.*\S)?$", max_length=64), NoControls]
 
 # What a pattern mismatch means, in words a person exporting claims can act on.
 _PATTERN_HINTS = {

@@ -24,6 +24,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 from portalbot import credentials as keyring_credentials
 from portalbot.adapters import Credentials, discover_adapters
@@ -35,6 +36,7 @@ from portalbot.evidence import EvidenceStore, write_private
 from portalbot.intake import RuleChecker, intake
 from portalbot.ledger import ClaimRecord, Ledger
 from portalbot.ledger.states import NEEDS_PERSON_STATES
+from portalbot.ledger.urls import LedgerUrlError, display_url
 from portalbot.logs import configure as configure_logs
 from portalbot.logs import get_logger
 from portalbot.private import check_installation, restrict_umask
@@ -54,6 +56,9 @@ def environment_errors() -> Iterator[None]:
     """Turn errors about the environment into exit status 3 with one clear line."""
     try:
         yield
+    except LedgerUrlError as exc:  # a bad --ledger is a usage error, not the environment
+        err.print(f"[bold red]portalbot:[/] {for_terminal(exc)}", highlight=False)
+        sys.exit(EXIT_USAGE)
     except (ConfigError, LedgerError) as exc:
         err.print(f"[bold red]portalbot:[/] {for_terminal(exc)}", highlight=False)
         sys.exit(EXIT_ENVIRONMENT)
@@ -121,7 +126,8 @@ def submit(ctx: click.Context, file: Path, payers: tuple[str, ...], dry_run: boo
             ))
     records = ledger.claims_in_batch(batch_id)
     _print_batch_table(ledger, records, summary, dry_run)
-    out.print(f"\nLedger: {settings.resolved_ledger_url}   batch {batch_id}", highlight=False)
+    out.print(f"\nLedger: {for_terminal(display_url(settings.resolved_ledger_url))}   batch {batch_id}",
+              highlight=False)
     out.print(f"Evidence: {for_terminal(settings.resolved_evidence_dir)}", highlight=False)
     sys.exit(_report(batch, records, summary, already=intake_result.already_known))
 
@@ -368,7 +374,7 @@ def validate(ctx: click.Context, file: Path, fmt: str, fix_path: Path | None) ->
         checker = RuleChecker(settings)
         verdicts = [checker.verdict(loaded.claim) for loaded in batch.claims]
     if fmt == "json":
-        out.print_json(json.dumps([v.to_json() for v in verdicts]))
+        out.print_json(json.dumps([v.to_json() for v in verdicts]), ensure_ascii=True)
     else:
         out.print(visible(rules.render_table(verdicts), keep_newlines=True), highlight=False,
                   markup=False)
@@ -424,9 +430,9 @@ def ledger(ctx: click.Context, batch_id: str | None, state: str | None, fmt: str
              "events": [{"at": e["at"].isoformat(), "from": e["from_state"], "to": e["to_state"],
                          "reason": e["reason"], "worker": e["worker"]} for e in store.events(r.pk)]}
             for r in records
-        ]))
+        ]), ensure_ascii=True)  # JSON's own escapes: no control or BIDI character goes out raw
         return
-    table = Table(title=f"Ledger {settings.resolved_ledger_url}")
+    table = Table(title=Text(f"Ledger {visible(display_url(settings.resolved_ledger_url))}"))
     for column in ("claim", "v", "payer", "state", "confirmation or reason", "attempts", "portal key"):
         table.add_column(column, overflow="fold")
     for r in records:
@@ -451,9 +457,9 @@ def ledger_backup(ctx: click.Context, target: Path) -> None:
 def ledger_migrate(ctx: click.Context) -> None:
     """Bring the ledger's schema to the newest version."""
     settings = _settings(ctx)
-    with environment_errors():
-        Ledger.open(settings.resolved_ledger_url, migrate=True).close()
-    err.print(f"portalbot: ledger {settings.resolved_ledger_url} is up to date", highlight=False)
+    _open_ledger(settings).close()  # opening migrates
+    err.print(f"portalbot: ledger {for_terminal(display_url(settings.resolved_ledger_url))} is up to date",
+              highlight=False)
 
 
 # --- payers, credentials, evidence, schema ----------------------------------------------

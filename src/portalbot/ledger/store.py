@@ -39,6 +39,7 @@ from portalbot.ledger.states import (
     SUBMITTING,
     check_transition,
 )
+from portalbot.ledger.urls import connect_url, display_url
 from portalbot.outcomes import Accepted, Denied, Outcome, Pending, Rejected
 from portalbot.private import create_private_file, ensure_private_dir
 
@@ -134,22 +135,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _make_engine(url: str) -> sa.Engine:
-    if url.startswith("sqlite"):
-        database = sa.engine.make_url(url).database
+    target = connect_url(url)  # LedgerUrlError for anything but SQLite and PostgreSQL
+    if target.get_backend_name() == "sqlite":
+        database = target.database
         if database and database != ":memory:":
             # Born 0600 in a 0700 folder; SQLite gives -wal/-shm/-journal the file's mode.
             ensure_private_dir(Path(database).parent)
             create_private_file(Path(database))
-        engine = sa.create_engine(url, connect_args={"timeout": 30})
+        engine = sa.create_engine(target, connect_args={"timeout": 30})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         # Let SQLite take the write lock at BEGIN so two writers queue instead of failing.
         sa.event.listen(
             engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE")
         )
         return engine
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return sa.create_engine(url, pool_pre_ping=True)
+    return sa.create_engine(target, pool_pre_ping=True)
 
 
 def _alembic_config(connection: sa.Connection) -> Config:
@@ -178,7 +178,8 @@ class Ledger:
             else:
                 ledger.check_schema()
         except sa.exc.OperationalError as exc:
-            raise LedgerError(f"the ledger cannot be reached ({type(exc.orig).__name__})") from None
+            raise LedgerError(f"the ledger {display_url(url)} cannot be reached "
+                              f"({type(exc.orig).__name__})") from None
         return ledger
 
     def close(self) -> None:

@@ -18,6 +18,7 @@ import click
 from portalbot.config import Settings, load_settings
 from portalbot.errors import ConfigError, LedgerError
 from portalbot.ledger import Ledger
+from portalbot.ledger.urls import LedgerUrlError
 from portalbot.private import check_installation, restrict_umask
 from portalbot.review import auth, store
 
@@ -46,6 +47,9 @@ def _ledger(settings: Settings) -> Ledger:
         check_installation(settings.data_dir, settings.resolved_evidence_dir,
                            settings.sqlite_file, group_access=settings.group_access)
         return Ledger.open(settings.resolved_ledger_url)
+    except LedgerUrlError as exc:
+        _fail(str(exc), EXIT_USAGE)
+        raise
     except (LedgerError, ConfigError) as exc:
         _fail(str(exc), EXIT_ENVIRONMENT)
         raise
