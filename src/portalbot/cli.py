@@ -110,7 +110,7 @@ def submit(ctx: click.Context, file: Path, payers: tuple[str, ...], dry_run: boo
            concurrency: int | None, max_claims: int | None, no_progress: bool) -> None:
     """Check and submit every claim in FILE (JSON, JSON Lines or CSV)."""
     settings = _settings(ctx, concurrency=concurrency)
-    batch = _load_or_exit(file)
+    batch = _load_or_exit(file, settings)
     ledger = _open_ledger(settings)
     intake_result = intake(ledger, settings, batch)
     batch_id = intake_result.batch_id
@@ -269,14 +269,17 @@ def _stop_on_signal() -> threading.Event:
     return stop
 
 
-def _load_or_exit(file: Path) -> ClaimBatchFile:
+def _load_or_exit(file: Path, settings: Settings) -> ClaimBatchFile:
     try:
-        batch = load_claims(file)
+        batch = load_claims(file, max_problems=settings.max_problems_reported)
     except ClaimFileError as exc:
         err.print(f"[bold red]portalbot:[/] {for_terminal(exc)}", highlight=False)
         sys.exit(EXIT_USAGE)
     for problem in batch.problems:
         err.print(f"[yellow]unreadable claim:[/] {for_terminal(problem)}", highlight=False)
+    if batch.more_problems:
+        err.print(f"[yellow]unreadable claim:[/] … and {batch.more_problems} more, not listed "
+                  "(max_problems_reported in the config)", highlight=False)
     return batch
 
 
@@ -343,7 +346,7 @@ def _report(
             highlight=False,
         )
     if batch.problems:
-        err.print(f"portalbot: {len(batch.problems)} claims in the file could not be read (above)")
+        err.print(f"portalbot: {batch.unreadable} claims in the file could not be read (above)")
     for payer_id, reason in summary.blocked_payers.items():
         err.print(f"[bold red]portalbot:[/] payer {payer_id} not processed: {for_terminal(reason)}",
                   highlight=False)
@@ -369,7 +372,7 @@ def validate(ctx: click.Context, file: Path, fmt: str, fix_path: Path | None) ->
     from portalbot import rules
 
     settings = _settings(ctx)
-    batch = _load_or_exit(file)
+    batch = _load_or_exit(file, settings)
     with environment_errors():
         checker = RuleChecker(settings)
         verdicts = [checker.verdict(loaded.claim) for loaded in batch.claims]
@@ -382,7 +385,7 @@ def validate(ctx: click.Context, file: Path, fmt: str, fix_path: Path | None) ->
         _write_fixes(rules, checker, batch, verdicts, fix_path)
     held = sum(1 for v in verdicts if not v.billable)
     err.print(f"portalbot: {len(verdicts)} claims checked, {held} held, "
-              f"{len(batch.problems)} unreadable", highlight=False)
+              f"{batch.unreadable} unreadable", highlight=False)
     sys.exit(EXIT_NEEDS_PERSON if held or batch.problems else EXIT_OK)
 
 

@@ -80,6 +80,8 @@ class Settings(_Frozen):
     # Let the group read and write the data directory and ledger (others never): for an
     # installation shared with a group on purpose. Off: everything is owner-only.
     group_access: bool = False
+    # Unreadable records of a claims file reported one by one; the rest are counted.
+    max_problems_reported: int = Field(default=200, ge=1)
     usual_place_of_service: str = Field(default="11", pattern=r"^\d{2}$")
     browser: BrowserSettings = BrowserSettings()
     retry: RetrySettings = RetrySettings()

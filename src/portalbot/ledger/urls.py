@@ -16,6 +16,7 @@ in this order, from:
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 import sqlalchemy as sa
 
@@ -67,7 +68,7 @@ def _keyring_password(user: str) -> str | None:
         return None
 
 
-def connect_url(url: str, environ: dict[str, str] | None = None) -> sa.URL:
+def connect_url(url: str, environ: Mapping[str, str] | None = None) -> sa.URL:
     """The URL SQLAlchemy connects with: the psycopg driver for PostgreSQL, and the
     password from the environment or the keyring when the URL has none (else libpq
     reads ``PGPASSWORD`` or ``~/.pgpass`` itself)."""
@@ -75,8 +76,8 @@ def connect_url(url: str, environ: dict[str, str] | None = None) -> sa.URL:
     parsed = parsed.set(drivername=_DRIVERS[parsed.get_backend_name()])
     if parsed.get_backend_name() != "postgresql" or parsed.password:
         return parsed
-    environ = os.environ if environ is None else environ
-    password = environ.get(PASSWORD_VARIABLE) or (
+    source: Mapping[str, str] = os.environ if environ is None else environ
+    password = source.get(PASSWORD_VARIABLE) or (
         _keyring_password(parsed.username) if parsed.username else None
     )
     if password:
