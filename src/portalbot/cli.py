@@ -491,7 +491,7 @@ def payer_group() -> None:
 @click.pass_context
 def payer_pause(ctx: click.Context, payer_id: str, reason: str) -> None:
     _open_ledger(_settings(ctx)).open_circuit(payer_id, reason)
-    err.print(f"portalbot: payer {payer_id} paused")
+    err.print(f"portalbot: payer {for_terminal(payer_id)} paused")
 
 
 @payer_group.command("resume")
@@ -499,7 +499,7 @@ def payer_pause(ctx: click.Context, payer_id: str, reason: str) -> None:
 @click.pass_context
 def payer_resume(ctx: click.Context, payer_id: str) -> None:
     _open_ledger(_settings(ctx)).resume_payer(payer_id)
-    err.print(f"portalbot: payer {payer_id} resumed")
+    err.print(f"portalbot: payer {for_terminal(payer_id)} resumed")
 
 
 @main.group("credentials")
@@ -531,7 +531,7 @@ def credentials_set(payer_id: str, account: str, username: str, password_stdin: 
         keyring_credentials.store(
             payer_id, account, Credentials(username, password, secret, fields=fields)
         )
-    err.print(f"portalbot: stored credentials for {payer_id} account {account}")
+    err.print(for_terminal(f"portalbot: stored credentials for {payer_id} account {account}"))
 
 
 @credentials_group.command("check")
@@ -541,7 +541,7 @@ def credentials_check(payer_id: str, account: str) -> None:
     """Say whether the keyring holds a login for PAYER_ID's ACCOUNT."""
     with environment_errors():
         found = keyring_credentials.lookup(payer_id, account)
-    err.print(f"portalbot: {payer_id} account {account}: username {found.username}, password set")
+    err.print(for_terminal(f"portalbot: {payer_id} account {account}: username {found.username}, password set"))
 
 
 @credentials_group.command("delete")
@@ -550,7 +550,7 @@ def credentials_check(payer_id: str, account: str) -> None:
 def credentials_delete(payer_id: str, account: str) -> None:
     with environment_errors():
         removed = keyring_credentials.delete(payer_id, account)
-    err.print(f"portalbot: {'deleted' if removed else 'nothing stored for'} {payer_id} account {account}")
+    err.print(for_terminal(f"portalbot: {'deleted' if removed else 'nothing stored for'} {payer_id} account {account}"))
 
 
 @main.group("evidence")
@@ -603,7 +603,7 @@ def check_command(ctx: click.Context, payer_ids: tuple[str, ...]) -> None:
     with environment_errors():
         results = asyncio.run(check_payers(settings, list(payer_ids) or None))
     for result in results:
-        out.print(result.line(), highlight=False, markup=False, soft_wrap=True)
+        out.print(visible(result.line()), highlight=False, markup=False, soft_wrap=True)
     broken = [r.payer_id for r in results if not r.ok]
     if broken:
         err.print(f"portalbot: {len(broken)} of {len(results)} portals need attention: "

@@ -150,7 +150,11 @@ def test_hostile_text_is_shown_as_data_everywhere_and_never_interpreted(
     ledger = Ledger.open(f"sqlite:///{data / 'ledger.sqlite3'}")
     batch_id = ledger.all_claims()[0].batch_id
     html_out, csv_out = tmp_path / "report.html", tmp_path / "report.csv"
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me", encoding="utf-8")
+    html_out.symlink_to(victim)  # --out replaces a planted symlink, never writes through it
     assert _portalbot(data, acme_server, "report", batch_id, "--out", str(html_out)).exit_code == 0
+    assert victim.read_text(encoding="utf-8") == "keep me" and not html_out.is_symlink()
     html = html_out.read_text(encoding="utf-8")
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert _portalbot(data, acme_server, "report", batch_id, "--out", str(csv_out),
