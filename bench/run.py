@@ -20,6 +20,7 @@ def main() -> int:
         ["bench_validate.py"] + (["--claims", "10000", "--runs", "1"] if quick else []),
         ["bench_submit.py"] + (["--claims", "6", "--runs", "1", "--latency-claims", "4"]
                                if quick else []),
+        ["bench_garbage.py"] + (["--megabytes", "20"] if quick else []),
     ]
     status = 0
     for script, *args in runs:

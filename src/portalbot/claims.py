@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import codecs
+import contextlib
 import hashlib
 import json
 import re
@@ -34,6 +35,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from portalbot.errors import ClaimError
+from portalbot.text import control_characters
 
 
 class ClaimFileError(ClaimError):
@@ -74,13 +76,27 @@ def _parse_money(value: Any) -> Any:
     return Decimal(value)
 
 
+def _refuse_controls(value: Any) -> Any:
+    """No text field of a claim holds NUL, a line break, ESC or another C0 control: storage
+    cannot keep NUL (PostgreSQL), and the others only ever arrive to forge what is shown."""
+    if isinstance(value, str) and control_characters(value):
+        raise ValueError(_CONTROL_HINT)
+    return value
+
+
+_CONTROL_HINT = ("must not contain control characters (NUL, tab, line break, ESC, …); "
+                 "remove them in the system that exported the claim")
+NoControls = BeforeValidator(_refuse_controls)
+
 IsoDate = Annotated[date, BeforeValidator(_parse_date)]
 Money = Annotated[
     Decimal,
     BeforeValidator(_parse_money),
     WithJsonSchema({"type": "string", "pattern": _MONEY_RE.pattern, "examples": ["62.00"]}),
 ]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+# NoControls after the constraints wraps them, so it runs first (a line break in a claim_id
+# is named as such, not as a pattern mismatch) and the length messages stay pydantic's own.
+Text = Annotated[str, StringConstraints(min_length=1, max_length=200), NoControls]
 Npi = Annotated[str, StringConstraints(pattern=r"^\d{10}$")]
 ServiceMonth = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 ProcedureCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{5}$")]
@@ -88,7 +104,7 @@ Modifier = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{2}$")]
 StateCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 PostalCode = Annotated[str, StringConstraints(pattern=r"^\d{5}(-?\d{4})?$")]
 PlaceOfService = Annotated[str, StringConstraints(pattern=r"^\d{2}$")]
-ClaimId = Annotated[str, StringConstraints(pattern=r"^\S(.*\S)?$", max_length=64)]
+ClaimId = Annotated[str, StringConstraints(pattern=r"^\S(.*\S)?$", max_length=64), NoControls]
 
 # What a pattern mismatch means, in words a person exporting claims can act on.
 _PATTERN_HINTS = {
@@ -303,6 +319,7 @@ class ClaimProblem:
     claim_id: str | None
     field: str | None  # dotted path such as "service_lines[0].charge"
     message: str  # what was expected and how to fix it, never the offending value
+    not_json: bool = False  # the record is not even JSON (or too long to be a claim)
 
     def __str__(self) -> str:
         where = f"{self.source}, {self.location}"
@@ -317,7 +334,12 @@ class ClaimBatchFile:
     path: Path
     content_hash: str  # sha256 hex of the file's bytes: the batch's identity in the ledger
     claims: list[LoadedClaim]
-    problems: list[ClaimProblem]
+    problems: list[ClaimProblem]  # the first ``max_problems`` of them
+    more_problems: int = 0  # unreadable records past those, counted but not kept
+
+    @property
+    def unreadable(self) -> int:
+        return len(self.problems) + self.more_problems
 
 
 def _field_path(loc: Iterable[int | str]) -> str | None:
@@ -387,19 +409,32 @@ def _iter_json(docs: list[Any], source: str) -> Iterator[LoadedClaim | ClaimProb
         yield from _validate(raw, source, f"claim #{index}")
 
 
-def _iter_jsonl(lines: Iterable[bytes], source: str) -> Iterator[LoadedClaim | ClaimProblem]:
+# Bytes a JSON text can begin with; a line starting with any other is garbage at once.
+_JSON_START = frozenset(b'{["-0123456789tfn \t')
+_NOT_A_VALUE = "not valid JSON: expected value (column 1)"
+
+
+def _iter_jsonl(
+    lines: Iterable[bytes | None], source: str
+) -> Iterator[LoadedClaim | ClaimProblem]:
     for number, raw_line in enumerate(lines, start=1):
+        if raw_line is None:
+            yield ClaimProblem(source, f"line {number}", None, None, _OVERLONG, not_json=True)
+            continue
         line = raw_line.rstrip(b"\r\n")
         if not line.strip():
             continue
         location = f"line {number}"
         if number == 1:
             line = line.removeprefix(codecs.BOM_UTF8)
+        if line[0] not in _JSON_START:  # no JSON value starts so: the parser's answer, sooner
+            yield ClaimProblem(source, location, None, None, _NOT_A_VALUE, not_json=True)
+            continue
         try:
             raw = _parse_json(line)
         except ValueError as exc:
             message = f"not valid JSON: {_json_reason(exc, one_line=True)}"
-            yield ClaimProblem(source, location, None, None, message)
+            yield ClaimProblem(source, location, None, None, message, not_json=True)
             continue
         yield from _validate(raw, source, location)
 
@@ -464,9 +499,42 @@ def _csv_reader(path: Path) -> Iterator[LoadedClaim | ClaimProblem]:
     return read_csv_claims(path)
 
 
-def _lines_then_close(handle: BinaryIO) -> Iterator[bytes]:
+# A claim is a few kilobytes; a "line" of a megabyte is not one, and is never held whole.
+MAX_LINE_BYTES = 1 << 20
+_OVERLONG = (f"the line is longer than {MAX_LINE_BYTES >> 20} MiB, far more than any claim; "
+             "it was skipped without being read into memory")
+# Unreadable records reported one by one; past these they are only counted ("and N more").
+DEFAULT_MAX_PROBLEMS = 200
+_SKIP_CHUNK = 1 << 16
+
+
+def _bounded_lines(handle: BinaryIO, digest: Any = None) -> Iterator[bytes | None]:
+    """The file's lines, each at most MAX_LINE_BYTES; an overlong line is read past in
+    chunks and comes back as None. Every byte goes through ``digest`` on the way."""
+    while line := handle.readline(MAX_LINE_BYTES + 1):
+        if digest is not None:
+            digest.update(line)
+        if len(line) <= MAX_LINE_BYTES or line.endswith(b"\n"):
+            yield line
+            continue
+        while rest := handle.readline(_SKIP_CHUNK):
+            if digest is not None:
+                digest.update(rest)
+            if rest.endswith(b"\n"):
+                break
+        yield None
+
+
+def _lines_then_close(handle: BinaryIO) -> Iterator[bytes | None]:
     with handle:
-        yield from handle
+        yield from _bounded_lines(handle)
+
+
+def _open_binary(path: Path) -> BinaryIO:
+    try:
+        return path.open("rb")
+    except OSError as exc:
+        raise ClaimFileError(f"{path.name}: cannot read the file ({exc.strerror})") from None
 
 
 def read_claims(path: Path) -> Iterator[LoadedClaim | ClaimProblem]:
@@ -483,31 +551,53 @@ def read_claims(path: Path) -> Iterator[LoadedClaim | ClaimProblem]:
     elif kind == "json":
         items = _iter_json(_json_documents(_read_bytes(path), path.name), path.name)
     else:
-        try:
-            handle = path.open("rb")
-        except OSError as exc:
-            raise ClaimFileError(f"{path.name}: cannot read the file ({exc.strerror})") from None
-        items = _iter_jsonl(_lines_then_close(handle), path.name)
+        items = _iter_jsonl(_lines_then_close(_open_binary(path)), path.name)
     return _without_duplicates(items, path.name)
 
 
-def load_claims(path: Path) -> ClaimBatchFile:
-    """Read a whole batch once: its hash identifies exactly the bytes the claims came from."""
+def _hash_file(path: Path, digest: Any) -> None:
+    with _open_binary(path) as handle:
+        while chunk := handle.read(_SKIP_CHUNK):
+            digest.update(chunk)
+
+
+def load_claims(path: Path, *, max_problems: int = DEFAULT_MAX_PROBLEMS) -> ClaimBatchFile:
+    """Read a whole batch once: its hash identifies exactly the bytes the claims came from.
+
+    Memory stays flat on any input: JSON Lines is read a bounded line at a time, only the
+    first ``max_problems`` unreadable records are kept (the rest are counted), and a file
+    whose first ``max_problems`` records are not JSON at all is refused at once as not a
+    claims file, instead of being reported line by line to its end.
+    """
     path = Path(path)
     kind = _format(path)
-    data = _read_bytes(path)
-    items: Iterable[LoadedClaim | ClaimProblem]
-    if kind == "csv":
-        items = _csv_reader(path)
-    elif kind == "json":
-        items = _iter_json(_json_documents(data, path.name), path.name)
-    else:
-        items = _iter_jsonl(data.split(b"\n"), path.name)
+    digest = hashlib.sha256()
     claims: list[LoadedClaim] = []
     problems: list[ClaimProblem] = []
-    for item in _without_duplicates(items, path.name):
-        if isinstance(item, LoadedClaim):
-            claims.append(item)
+    more = 0
+    with contextlib.ExitStack() as stack:
+        items: Iterable[LoadedClaim | ClaimProblem]
+        if kind == "csv":
+            _hash_file(path, digest)
+            items = _csv_reader(path)
+        elif kind == "json":
+            data = _read_bytes(path)
+            digest.update(data)
+            items = _iter_json(_json_documents(data, path.name), path.name)
         else:
-            problems.append(item)
-    return ClaimBatchFile(path, hashlib.sha256(data).hexdigest(), claims, problems)
+            handle = stack.enter_context(_open_binary(path))
+            items = _iter_jsonl(_bounded_lines(handle, digest), path.name)
+        for item in _without_duplicates(items, path.name):
+            if isinstance(item, LoadedClaim):
+                claims.append(item)
+            elif len(problems) < max_problems:
+                problems.append(item)
+            else:
+                more += 1
+                if not claims and all(p.not_json for p in problems):
+                    raise ClaimFileError(
+                        f"{path.name}: the first {len(problems)} records are not JSON claims "
+                        f"(the first: {problems[0].location}: {problems[0].message}); "
+                        "this is not a claims file"
+                    )
+    return ClaimBatchFile(path, digest.hexdigest(), claims, problems, more)

@@ -27,6 +27,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 from portalbot import credentials as keyring_credentials
 from portalbot.adapters import Credentials, discover_adapters
@@ -38,8 +39,11 @@ from portalbot.evidence import EvidenceStore, write_private
 from portalbot.intake import RuleChecker, intake
 from portalbot.ledger import ClaimRecord, Ledger
 from portalbot.ledger.states import NEEDS_PERSON_STATES
+from portalbot.ledger.urls import LedgerUrlError, display_url
 from portalbot.logs import configure as configure_logs
 from portalbot.logs import get_logger
+from portalbot.private import check_installation, restrict_umask
+from portalbot.text import cell, for_terminal, visible
 
 EXIT_OK, EXIT_NEEDS_PERSON, EXIT_USAGE, EXIT_ENVIRONMENT, EXIT_RETRY_SCHEDULED = 0, 1, 2, 3, 4
 
@@ -55,8 +59,11 @@ def environment_errors() -> Iterator[None]:
     """Turn errors about the environment into exit status 3 with one clear line."""
     try:
         yield
+    except LedgerUrlError as exc:  # a bad --ledger is a usage error, not the environment
+        err.print(f"[bold red]portalbot:[/] {for_terminal(exc)}", highlight=False)
+        sys.exit(EXIT_USAGE)
     except (ConfigError, LedgerError) as exc:
-        err.print(f"[bold red]portalbot:[/] {exc}", highlight=False)
+        err.print(f"[bold red]portalbot:[/] {for_terminal(exc)}", highlight=False)
         sys.exit(EXIT_ENVIRONMENT)
 
 
@@ -73,6 +80,8 @@ def _settings(ctx: click.Context, **overrides: Any) -> Settings:
 
 def _open_ledger(settings: Settings) -> Ledger:
     with environment_errors():
+        check_installation(settings.data_dir, settings.resolved_evidence_dir,
+                           settings.sqlite_file, group_access=settings.group_access)
         return Ledger.open(settings.resolved_ledger_url)
 
 
@@ -86,6 +95,7 @@ def _open_ledger(settings: Settings) -> Ledger:
 def main(config: Path | None, data_dir: Path | None, ledger: str | None, log_json: bool,
          log_level: str) -> None:
     """Submit finished CCM claims through payer portals, exactly once, with evidence."""
+    restrict_umask()  # before anything is created: every file owner-only from its first byte
     configure_logs(json_output=log_json, level=log_level.upper())
 
 
@@ -103,7 +113,7 @@ def submit(ctx: click.Context, file: Path, payers: tuple[str, ...], dry_run: boo
            concurrency: int | None, max_claims: int | None, no_progress: bool) -> None:
     """Check and submit every claim in FILE (JSON, JSON Lines or CSV)."""
     settings = _settings(ctx, concurrency=concurrency)
-    batch = _load_or_exit(file)
+    batch = _load_or_exit(file, settings)
     ledger = _open_ledger(settings)
     if dry_run:
         sys.exit(_rehearse(settings, ledger, batch, payers, max_claims, no_progress))
@@ -121,8 +131,9 @@ def submit(ctx: click.Context, file: Path, payers: tuple[str, ...], dry_run: boo
             ))
     records = ledger.claims_in_batch(batch_id)
     _print_batch_table(ledger, records, summary, dry_run=False)
-    out.print(f"\nLedger: {settings.resolved_ledger_url}   batch {batch_id}", highlight=False)
-    out.print(f"Evidence: {settings.resolved_evidence_dir}", highlight=False)
+    out.print(f"\nLedger: {for_terminal(display_url(settings.resolved_ledger_url))}   batch {batch_id}",
+              highlight=False)
+    out.print(f"Evidence: {for_terminal(settings.resolved_evidence_dir)}", highlight=False)
     known = [r for r in intake_result.records if r.pk not in intake_result.new]
     not_again = sum(1 for r in known if r.state not in {"queued", "failed", "in_doubt"})
     sys.exit(_report(batch, records, summary, already=not_again))
@@ -155,12 +166,13 @@ def _rehearse(
         finally:
             rehearsal.close()
     out.print(f"\nDry run: nothing was submitted and nothing was queued. "
-              f"Evidence: {settings.resolved_evidence_dir}", highlight=False)
+              f"Evidence: {for_terminal(settings.resolved_evidence_dir)}", highlight=False)
     rehearsed = sum(1 for r in summary.latest if r.state == "dry_run")
     err.print(f"portalbot: {rehearsed} of {len(records)} claims filled and photographed; "
               "none submitted", highlight=False)
     for payer_id, reason in summary.blocked_payers.items():
-        err.print(f"[bold red]portalbot:[/] payer {payer_id} not processed: {reason}", highlight=False)
+        err.print(f"[bold red]portalbot:[/] payer {payer_id} not processed: {for_terminal(reason)}",
+                  highlight=False)
     if summary.blocked_payers:
         return EXIT_ENVIRONMENT
     held = [r for r in records if r.state in NEEDS_PERSON_STATES | {"held"}]
@@ -170,7 +182,8 @@ def _rehearse(
 def _run_exit_status(summary: RunSummary) -> int:
     """Exit status of a queue run: only the claims this run touched count."""
     for payer_id, reason in summary.blocked_payers.items():
-        err.print(f"[bold red]portalbot:[/] payer {payer_id} not processed: {reason}", highlight=False)
+        err.print(f"[bold red]portalbot:[/] payer {payer_id} not processed: {for_terminal(reason)}",
+                  highlight=False)
     latest = summary.latest
     counts = ", ".join(f"{n} {state}" for state, n in sorted(summary.counts.items())) or "nothing due"
     err.print(f"portalbot: {len(latest)} claims processed ({counts})", highlight=False)
@@ -288,8 +301,8 @@ def status(ctx: click.Context, payers: tuple[str, ...], accepted_within_days: fl
     for column in ("claim", "v", "payer", "state now", "detail", "screenshot"):
         table.add_column(column, overflow="fold")
     for result in summary.results:
-        table.add_row(result.claim_id, str(result.version), result.payer_id, result.state,
-                      result.detail, result.screenshot or "")
+        table.add_row(*map(cell, (result.claim_id, result.version, result.payer_id, result.state,
+                                  result.detail, result.screenshot)))
     out.print(table)
     sys.exit(_run_exit_status(summary))
 
@@ -320,8 +333,8 @@ def worklist(ctx: click.Context, payers: tuple[str, ...], fmt: str, pending_days
             group = (item.payer_id, item.reason)
             table.add_section()
         days = "" if item.days_left is None else str(item.days_left)
-        table.add_row(item.payer_id, item.reason, item.claim_id, str(item.version),
-                      item.confirmation, f"{item.amount:.2f}", days, item.detail)
+        table.add_row(*map(cell, (item.payer_id, item.reason, item.claim_id, item.version,
+                                  item.confirmation, f"{item.amount:.2f}", days, item.detail)))
     out.print(table)
 
 
@@ -338,14 +351,17 @@ def _stop_on_signal() -> threading.Event:
     return stop
 
 
-def _load_or_exit(file: Path) -> ClaimBatchFile:
+def _load_or_exit(file: Path, settings: Settings) -> ClaimBatchFile:
     try:
-        batch = load_claims(file)
+        batch = load_claims(file, max_problems=settings.max_problems_reported)
     except ClaimFileError as exc:
-        err.print(f"[bold red]portalbot:[/] {exc}", highlight=False)
+        err.print(f"[bold red]portalbot:[/] {for_terminal(exc)}", highlight=False)
         sys.exit(EXIT_USAGE)
     for problem in batch.problems:
-        err.print(f"[yellow]unreadable claim:[/] {problem}", highlight=False)
+        err.print(f"[yellow]unreadable claim:[/] {for_terminal(problem)}", highlight=False)
+    if batch.more_problems:
+        err.print(f"[yellow]unreadable claim:[/] … and {batch.more_problems} more, not listed "
+                  "(max_problems_reported in the config)", highlight=False)
     return batch
 
 
@@ -392,8 +408,8 @@ def _print_batch_table(
         state = "dry run" if shown else record.state
         detail = shown.detail if shown else _detail(record)
         screenshot = (shown.screenshot if shown else _latest_screenshot(ledger, record)) or ""
-        table.add_row(record.claim_id, str(record.version), record.payer_id, state, detail,
-                      screenshot)
+        table.add_row(*map(cell, (record.claim_id, record.version, record.payer_id, state,
+                                  detail, screenshot)))
     out.print(table)
 
 
@@ -412,9 +428,10 @@ def _report(
             highlight=False,
         )
     if batch.problems:
-        err.print(f"portalbot: {len(batch.problems)} claims in the file could not be read (above)")
+        err.print(f"portalbot: {batch.unreadable} claims in the file could not be read (above)")
     for payer_id, reason in summary.blocked_payers.items():
-        err.print(f"[bold red]portalbot:[/] payer {payer_id} not processed: {reason}", highlight=False)
+        err.print(f"[bold red]portalbot:[/] payer {payer_id} not processed: {for_terminal(reason)}",
+                  highlight=False)
     needs_person = [r for r in records if r.state in NEEDS_PERSON_STATES]
     if needs_person:
         err.print(f"portalbot: {len(needs_person)} claims need a person (`portalbot ledger`)")
@@ -438,19 +455,20 @@ def validate(ctx: click.Context, file: Path, fmt: str, fix_path: Path | None) ->
     from portalbot import rules
 
     settings = _settings(ctx)
-    batch = _load_or_exit(file)
+    batch = _load_or_exit(file, settings)
     with environment_errors():
         checker = RuleChecker(settings)
         verdicts = [checker.verdict(loaded.claim) for loaded in batch.claims]
     if fmt == "json":
-        out.print_json(json.dumps([v.to_json() for v in verdicts]))
+        out.print_json(json.dumps([v.to_json() for v in verdicts]), ensure_ascii=True)
     else:
-        out.print(rules.render_table(verdicts), highlight=False, markup=False)
+        out.print(visible(rules.render_table(verdicts), keep_newlines=True), highlight=False,
+                  markup=False)
     if fix_path is not None:
         _write_fixes(rules, checker, batch, verdicts, fix_path)
     held = sum(1 for v in verdicts if not v.billable)
     err.print(f"portalbot: {len(verdicts)} claims checked, {held} held, "
-              f"{len(batch.problems)} unreadable", highlight=False)
+              f"{batch.unreadable} unreadable", highlight=False)
     sys.exit(EXIT_NEEDS_PERSON if held or batch.problems else EXIT_OK)
 
 
@@ -466,9 +484,10 @@ def _write_fixes(rules: Any, checker: RuleChecker, batch: ClaimBatchFile, verdic
             continue
         fixed.append(proposal.model_dump(mode="json"))
         for change in rules.describe_changes(loaded.claim, proposal):
-            err.print(f"fix {loaded.claim.claim_id} v{proposal.version}: {change}", highlight=False)
+            err.print(for_terminal(f"fix {loaded.claim.claim_id} v{proposal.version}: {change}"),
+                      highlight=False)
     write_private(fix_path, (json.dumps(fixed, indent=2) + "\n").encode("utf-8"))  # PHI
-    err.print(f"portalbot: {len(fixed)} corrected claims written to {fix_path} for approval",
+    err.print(f"portalbot: {len(fixed)} corrected claims written to {for_terminal(fix_path)} for approval",
               highlight=False)
 
 
@@ -497,14 +516,14 @@ def ledger(ctx: click.Context, batch_id: str | None, state: str | None, fmt: str
              "events": [{"at": e["at"].isoformat(), "from": e["from_state"], "to": e["to_state"],
                          "reason": e["reason"], "worker": e["worker"]} for e in store.events(r.pk)]}
             for r in records
-        ]))
+        ]), ensure_ascii=True)  # JSON's own escapes: no control or BIDI character goes out raw
         return
-    table = Table(title=f"Ledger {settings.resolved_ledger_url}")
+    table = Table(title=Text(f"Ledger {visible(display_url(settings.resolved_ledger_url))}"))
     for column in ("claim", "v", "payer", "state", "confirmation or reason", "attempts", "portal key"):
         table.add_column(column, overflow="fold")
     for r in records:
-        table.add_row(r.claim_id, str(r.version), r.payer_id, r.state, _detail(r),
-                      str(r.attempt_count), r.portal_key)
+        table.add_row(*map(cell, (r.claim_id, r.version, r.payer_id, r.state, _detail(r),
+                                  r.attempt_count, r.portal_key)))
     out.print(table)
 
 
@@ -516,7 +535,7 @@ def ledger_backup(ctx: click.Context, target: Path) -> None:
     store = _open_ledger(_settings(ctx))
     with environment_errors():
         store.backup(target)
-    err.print(f"portalbot: ledger copied to {target}", highlight=False)
+    err.print(f"portalbot: ledger copied to {for_terminal(target)}", highlight=False)
 
 
 @ledger.command("migrate")
@@ -524,9 +543,9 @@ def ledger_backup(ctx: click.Context, target: Path) -> None:
 def ledger_migrate(ctx: click.Context) -> None:
     """Bring the ledger's schema to the newest version."""
     settings = _settings(ctx)
-    with environment_errors():
-        Ledger.open(settings.resolved_ledger_url, migrate=True).close()
-    err.print(f"portalbot: ledger {settings.resolved_ledger_url} is up to date", highlight=False)
+    _open_ledger(settings).close()  # opening migrates
+    err.print(f"portalbot: ledger {for_terminal(display_url(settings.resolved_ledger_url))} is up to date",
+              highlight=False)
 
 
 # --- payers, credentials, evidence, schema ----------------------------------------------
@@ -555,7 +574,7 @@ def payer_group() -> None:
 @click.pass_context
 def payer_pause(ctx: click.Context, payer_id: str, reason: str) -> None:
     _open_ledger(_settings(ctx)).open_circuit(payer_id, reason)
-    err.print(f"portalbot: payer {payer_id} paused")
+    err.print(f"portalbot: payer {for_terminal(payer_id)} paused")
 
 
 @payer_group.command("resume")
@@ -563,7 +582,7 @@ def payer_pause(ctx: click.Context, payer_id: str, reason: str) -> None:
 @click.pass_context
 def payer_resume(ctx: click.Context, payer_id: str) -> None:
     _open_ledger(_settings(ctx)).resume_payer(payer_id)
-    err.print(f"portalbot: payer {payer_id} resumed")
+    err.print(f"portalbot: payer {for_terminal(payer_id)} resumed")
 
 
 @main.group("credentials")
@@ -595,7 +614,7 @@ def credentials_set(payer_id: str, account: str, username: str, password_stdin: 
         keyring_credentials.store(
             payer_id, account, Credentials(username, password, secret, fields=fields)
         )
-    err.print(f"portalbot: stored credentials for {payer_id} account {account}")
+    err.print(for_terminal(f"portalbot: stored credentials for {payer_id} account {account}"))
 
 
 @credentials_group.command("check")
@@ -605,7 +624,7 @@ def credentials_check(payer_id: str, account: str) -> None:
     """Say whether the keyring holds a login for PAYER_ID's ACCOUNT."""
     with environment_errors():
         found = keyring_credentials.lookup(payer_id, account)
-    err.print(f"portalbot: {payer_id} account {account}: username {found.username}, password set")
+    err.print(for_terminal(f"portalbot: {payer_id} account {account}: username {found.username}, password set"))
 
 
 @credentials_group.command("delete")
@@ -614,7 +633,7 @@ def credentials_check(payer_id: str, account: str) -> None:
 def credentials_delete(payer_id: str, account: str) -> None:
     with environment_errors():
         removed = keyring_credentials.delete(payer_id, account)
-    err.print(f"portalbot: {'deleted' if removed else 'nothing stored for'} {payer_id} account {account}")
+    err.print(for_terminal(f"portalbot: {'deleted' if removed else 'nothing stored for'} {payer_id} account {account}"))
 
 
 @main.group("evidence")
@@ -667,7 +686,7 @@ def check_command(ctx: click.Context, payer_ids: tuple[str, ...]) -> None:
     with environment_errors():
         results = asyncio.run(check_payers(settings, list(payer_ids) or None))
     for result in results:
-        out.print(result.line(), highlight=False, markup=False, soft_wrap=True)
+        out.print(visible(result.line()), highlight=False, markup=False, soft_wrap=True)
     broken = [r.payer_id for r in results if not r.ok]
     if broken:
         err.print(f"portalbot: {len(broken)} of {len(results)} portals need attention: "
@@ -687,5 +706,5 @@ def run() -> None:
     try:
         main()
     except PortalbotError as exc:
-        err.print(f"[bold red]portalbot:[/] {exc}", highlight=False)
+        err.print(f"[bold red]portalbot:[/] {for_terminal(exc)}", highlight=False)
         sys.exit(EXIT_ENVIRONMENT)

@@ -85,6 +85,11 @@ class Settings(_Frozen):
     poll_s: float = Field(default=2.0, gt=0)
     icd10cm_file: Path | None = None
     icd10cm_release: str | None = None
+    # Let the group read and write the data directory and ledger (others never): for an
+    # installation shared with a group on purpose. Off: everything is owner-only.
+    group_access: bool = False
+    # Unreadable records of a claims file reported one by one; the rest are counted.
+    max_problems_reported: int = Field(default=200, ge=1)
     usual_place_of_service: str = Field(default="11", pattern=r"^\d{2}$")
     browser: BrowserSettings = BrowserSettings()
     retry: RetrySettings = RetrySettings()
@@ -93,6 +98,15 @@ class Settings(_Frozen):
     @property
     def resolved_ledger_url(self) -> str:
         return self.ledger_url or f"sqlite:///{self.data_dir / 'ledger.sqlite3'}"
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite ledger's file, or None for PostgreSQL (or an in-memory ledger)."""
+        url = self.resolved_ledger_url
+        if not url.startswith("sqlite:///"):
+            return None
+        database = url[len("sqlite:///"):].split("?", 1)[0]
+        return Path(database) if database and database != ":memory:" else None
 
     @property
     def resolved_evidence_dir(self) -> Path:

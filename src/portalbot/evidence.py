@@ -2,7 +2,7 @@
 
 Evidence is PHI. Files live under the evidence directory in one folder per attempt,
 named by the attempt id (never by anything from the claim), with mode 0600 in 0700
-folders, whatever the process umask.
+folders, whatever the process umask (``portalbot.private``).
 """
 
 from __future__ import annotations
@@ -15,25 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from portalbot.ledger import Evidence
+from portalbot.private import DIR_MODE, FILE_MODE, ensure_private_dir, write_private
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
 
-DIR_MODE = 0o700
-FILE_MODE = 0o600
-
-
-def ensure_private_dir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-    os.chmod(path, DIR_MODE)
-    return path
-
-
-def write_private(path: Path, data: bytes) -> None:
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(data)
-    os.chmod(path, FILE_MODE)
+__all__ = ["DIR_MODE", "FILE_MODE", "EvidenceStore", "ensure_private_dir", "write_private"]
 
 
 @dataclass(frozen=True)

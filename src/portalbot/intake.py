@@ -89,7 +89,7 @@ def intake(ledger: Ledger, settings: Settings, batch: ClaimBatchFile) -> IntakeR
     checker = RuleChecker(settings, ledger)
     known_payers = set(discover_adapters())
     batch_id = ledger.create_batch(
-        batch.path.name, batch.content_hash, len(batch.claims), len(batch.problems)
+        batch.path.name, batch.content_hash, len(batch.claims), batch.unreadable
     )
     already = 0
     new: set[int] = set()

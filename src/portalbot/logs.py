@@ -21,6 +21,8 @@ from typing import Any
 
 import structlog
 
+from portalbot.text import visible
+
 MASK = "[redacted]"
 SENSITIVE_KEYS = frozenset(
     {
@@ -143,6 +145,27 @@ def redact_processor(
     return event_dict
 
 
+def _visible_value(value: Any, *, keep_newlines: bool = False) -> Any:
+    if isinstance(value, str):
+        return visible(value, keep_newlines=keep_newlines)
+    if isinstance(value, dict):
+        return {k: _visible_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_visible_value(v) for v in value]
+    return value
+
+
+def visible_processor(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Every value is data: control, format and BIDI characters become visible escapes, so
+    a claim id or a request path cannot colour a terminal, forge a log line or reorder text.
+    A traceback keeps its own line breaks."""
+    for key in list(event_dict):
+        event_dict[key] = _visible_value(event_dict[key], keep_newlines=key == "exception")
+    return event_dict
+
+
 def configure(*, json_output: bool = False, level: str = "INFO", stream: Any = None) -> None:
     """Log to standard error: readable on a terminal, one JSON object a line with --log-json."""
     stream = stream or sys.stderr
@@ -158,6 +181,7 @@ def configure(*, json_output: bool = False, level: str = "INFO", stream: Any = N
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
             redact_processor,
+            visible_processor,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),

@@ -10,8 +10,6 @@ resolve inside the evidence directory are read.
 from __future__ import annotations
 
 import base64
-import csv
-import io
 from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -20,6 +18,7 @@ from typing import Literal
 
 import jinja2
 
+from portalbot.csvfile import write_csv
 from portalbot.errors import PortalbotError
 from portalbot.evidence import write_private
 from portalbot.ledger import ClaimRecord, Ledger
@@ -27,7 +26,6 @@ from portalbot.review import store
 from portalbot.review.views import summarize
 
 ScreenshotMode = Literal["embed", "link", "none"]
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class UnknownBatch(PortalbotError):
@@ -152,12 +150,6 @@ def render_html(
     )
 
 
-def _cell(value: object) -> str:
-    """Spreadsheet-safe text: a leading = + - @ would be run as a formula by Excel."""
-    text = "" if value is None else value.isoformat() if isinstance(value, datetime) else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 CSV_COLUMNS = (
     "claim_id", "version", "payer_id", "patient", "birth_date", "member_id", "service_month",
     "diagnoses", "codes", "total_charge", "state", "confirmation", "payer_claim_number",
@@ -167,14 +159,9 @@ CSV_COLUMNS = (
 
 
 def render_csv(ledger: Ledger, batch_id: str) -> str:
+    """The batch as CSV, through the project's one spreadsheet-safe writer."""
     _batch(ledger, batch_id)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for row in report_rows(ledger, batch_id):
-        data = asdict(row)
-        writer.writerow([_cell(data[column]) for column in CSV_COLUMNS])
-    return buffer.getvalue()
+    return write_csv(CSV_COLUMNS, (asdict(row) for row in report_rows(ledger, batch_id)))
 
 
 def write_report(path: Path, text: str) -> None:

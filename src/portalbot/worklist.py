@@ -8,13 +8,12 @@ timely-filing limit — comes first, and so does the most urgent claim inside ea
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from portalbot.config import Settings
+from portalbot.csvfile import write_csv
 from portalbot.ledger import ClaimRecord, Ledger
 
 ATTENTION_STATES = ("denied", "rejected", "needs_human", "in_doubt")
@@ -127,11 +126,10 @@ CSV_COLUMNS = [f.name for f in fields(WorkItem)]
 
 
 def to_csv(items: list[WorkItem]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
+    """The worklist as CSV, through the project's one spreadsheet-safe writer."""
+    rows = []
     for item in items:
         row = asdict(item)
         row["amount"] = f"{item.amount:.2f}"
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
-    return buffer.getvalue()
+        rows.append(row)
+    return write_csv(CSV_COLUMNS, rows)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -37,7 +39,9 @@ from portalbot.ledger.states import (
     SUBMITTING,
     check_transition,
 )
+from portalbot.ledger.urls import connect_url, display_url
 from portalbot.outcomes import Accepted, Denied, Outcome, Pending, Rejected
+from portalbot.private import create_private_file, ensure_private_dir
 
 Clock = Callable[[], datetime]
 OwnerCheck = Callable[[str], bool]
@@ -156,20 +160,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _make_engine(url: str) -> sa.Engine:
-    if url.startswith("sqlite"):
-        database = sa.engine.make_url(url).database
+    target = connect_url(url)  # LedgerUrlError for anything but SQLite and PostgreSQL
+    if target.get_backend_name() == "sqlite":
+        database = target.database
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": 30})
+            # Born 0600 in a 0700 folder; SQLite gives -wal/-shm/-journal the file's mode.
+            ensure_private_dir(Path(database).parent)
+            create_private_file(Path(database))
+        engine = sa.create_engine(target, connect_args={"timeout": 30})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         # Let SQLite take the write lock at BEGIN so two writers queue instead of failing.
         sa.event.listen(
             engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE")
         )
         return engine
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return sa.create_engine(url, pool_pre_ping=True)
+    return sa.create_engine(target, pool_pre_ping=True)
 
 
 def _alembic_config(connection: sa.Connection) -> Config:
@@ -198,7 +203,8 @@ class Ledger:
             else:
                 ledger.check_schema()
         except sa.exc.OperationalError as exc:
-            raise LedgerError(f"the ledger cannot be reached ({type(exc.orig).__name__})") from None
+            raise LedgerError(f"the ledger {display_url(url)} cannot be reached "
+                              f"({type(exc.orig).__name__})") from None
         return ledger
 
     def close(self) -> None:
@@ -651,15 +657,24 @@ class Ledger:
             raise LedgerError("backup copies SQLite ledgers; for PostgreSQL use pg_dump")
         import sqlite3
 
-        target.parent.mkdir(parents=True, exist_ok=True)
-        destination = sqlite3.connect(target)
+        # Into an exclusive 0600 file beside the target, renamed over it when complete: the
+        # copy is never readable by others, and a symlink at the target is never followed.
+        ensure_private_dir(target.parent)
+        descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                                 suffix=".part")
+        os.close(descriptor)
         try:
-            with self.engine.connect() as connection:
-                source = connection.connection.driver_connection
-                source.backup(destination)  # type: ignore[union-attr]
-        finally:
-            destination.close()
-        target.chmod(0o600)
+            destination = sqlite3.connect(temporary)
+            try:
+                with self.engine.connect() as connection:
+                    source = connection.connection.driver_connection
+                    source.backup(destination)  # type: ignore[union-attr]
+            finally:
+                destination.close()
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
 
     # --- attempts and outcomes ---------------------------------------------------------
     def begin_attempt(self, pk: int, worker: str, kind: str = "submit") -> str:

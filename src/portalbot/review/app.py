@@ -44,11 +44,16 @@ from portalbot.ledger.store import ClaimRecord, utcnow
 from portalbot.logs import get_logger
 from portalbot.review import auth, store
 from portalbot.review.views import summarize
+from portalbot.text import control_characters, visible
 
 log = get_logger("portalbot.review")
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 MAX_FORM_BYTES = 64 * 1024
+MAX_PARAM_CHARS = 1000
+MAX_PAGE_DIGITS = 6
+# Multi-line text a person types (a note) may hold line breaks and tabs; nothing else may.
+MULTILINE_FIELDS = frozenset({"note"})
 STATIC_FILES = {"review.js": "text/javascript", "review.css": "text/css"}
 
 CSP = (
@@ -109,7 +114,23 @@ class SecurityMiddleware:
             response = PlainTextResponse("unknown host", status_code=400)
             await response(scope, receive, self._wrap(send, scope))
             return
-        await self.app(scope, receive, self._wrap(send, scope))
+        started: list[bool] = []
+
+        async def send_tracking(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                started.append(True)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, self._wrap(send_tracking, scope))
+        except Exception as exc:  # noqa: BLE001 - the last stop: no traceback, no request data
+            # A traceback here would print SQL parameters (a note's text) or form values
+            # outside the redaction; the type is enough to find the bug.
+            log.error("request failed", method=scope["method"], path=visible(scope["path"]),
+                      error=type(exc).__name__)
+            if not started:
+                response = PlainTextResponse("internal error", status_code=500)
+                await response(scope, receive, self._wrap(send, scope))
 
     def _wrap(self, send: Send, scope: Scope) -> Send:
         started = monotonic_time.monotonic()
@@ -134,7 +155,7 @@ class SecurityMiddleware:
                 ]
                 # Path only: ids, never the query string or a form field.
                 log.info(
-                    "request", method=scope["method"], path=scope["path"],
+                    "request", method=scope["method"], path=visible(scope["path"]),
                     status=message["status"],
                     ms=round((monotonic_time.monotonic() - started) * 1000),
                 )
@@ -199,6 +220,9 @@ def create_app(engine: sa.Engine, config: ReviewConfig) -> Starlette:
     def page(handler: Handler) -> Handler:
         """A signed-in GET; otherwise to the sign-in page (or 401 for non-pages)."""
         async def wrapped(request: Request) -> Response:
+            problem = _bad_request_values(request)
+            if problem:
+                return PlainTextResponse(problem, status_code=400)
             session = await current_session(request)
             if session is None:
                 if request.url.path.startswith("/evidence/"):
@@ -222,6 +246,9 @@ def create_app(engine: sa.Engine, config: ReviewConfig) -> Starlette:
                 token if isinstance(token, str) else None, session.csrf_token
             ):
                 return PlainTextResponse("invalid or missing CSRF token", status_code=403)
+            problem = _bad_form_values(form)
+            if problem:
+                return PlainTextResponse(problem, status_code=400)
             request.state.session = session
             return await handler(request, session, form)
         return wrapped
@@ -257,6 +284,9 @@ def create_app(engine: sa.Engine, config: ReviewConfig) -> Starlette:
             given if isinstance(given, str) else None, request.cookies.get(config.signin_cookie)
         ):
             return PlainTextResponse("invalid or missing CSRF token", status_code=403)
+        problem = _bad_form_values(form)
+        if problem:
+            return PlainTextResponse(problem, status_code=400)
         name = str(form.get("name") or "").strip()[:64]
         password = str(form.get("password") or "")[:1024]
         address = request.client.host if request.client else "unknown"
@@ -424,6 +454,34 @@ def create_app(engine: sa.Engine, config: ReviewConfig) -> Starlette:
 
 # --- helpers --------------------------------------------------------------------------------
 
+def _bad_request_values(request: Request) -> str | None:
+    """Why the query or path is refused (400), or None. Values are data for the ledger's
+    queries: a NUL or an endless number must be a clear refusal, not a 500."""
+    values = [*request.query_params.multi_items(), *request.path_params.items()]
+    for key, value in values:
+        if not isinstance(value, str):
+            continue
+        if len(value) > MAX_PARAM_CHARS or control_characters(key + value):
+            return f"the parameter {visible(key[:32])} is too long or holds control characters"
+    page = request.query_params.get("page")
+    if page and not (page.isascii() and page.isdigit() and len(page) <= MAX_PAGE_DIGITS):
+        return f"page must be a whole number of at most {MAX_PAGE_DIGITS} digits"
+    return None
+
+
+def _bad_form_values(form: FormData) -> str | None:
+    """Why a form is refused (400), or None: no control characters (NUL above all, which
+    PostgreSQL cannot store) except line breaks and tabs in a note."""
+    for key, value in form.multi_items():
+        if not isinstance(value, str):
+            continue
+        allow = "\t\n\r" if key in MULTILINE_FIELDS else ""
+        if control_characters(value, allow=allow):
+            field_name = "the note" if key in MULTILINE_FIELDS else f"the field {visible(key[:32])}"
+            return f"{field_name} holds a control character (such as NUL); remove it and try again"
+    return None
+
+
 def _qs(params: dict[str, str]) -> str:
     return ("?" + urlencode(params)) if params else ""
 
@@ -431,7 +489,8 @@ def _qs(params: dict[str, str]) -> str:
 def _parse_params(query: str) -> dict[str, str]:
     from urllib.parse import parse_qsl
 
-    return dict(parse_qsl(query[:1000]))
+    pairs = parse_qsl(query[:MAX_PARAM_CHARS])
+    return {k: v for k, v in pairs if not control_characters(k + v)}
 
 
 @dataclass(frozen=True)
@@ -457,8 +516,8 @@ def _page_of(
     came back from), else the first. Out-of-range pages clamp to the last."""
     pages = max(1, -(-len(items) // size))
     position = _position(items, at) if at else None
-    if wanted and wanted.isdigit():
-        number = int(wanted)
+    if wanted:
+        number = int(wanted)  # checked by _bad_request_values: 1-6 ASCII digits
     elif position is not None:
         number = (position - 1) // size + 1
     else:

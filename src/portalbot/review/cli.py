@@ -18,6 +18,8 @@ import click
 from portalbot.config import Settings, load_settings
 from portalbot.errors import ConfigError, LedgerError
 from portalbot.ledger import Ledger
+from portalbot.ledger.urls import LedgerUrlError
+from portalbot.private import check_installation, restrict_umask
 from portalbot.review import auth, store
 
 EXIT_USAGE, EXIT_ENVIRONMENT = 2, 3
@@ -42,8 +44,13 @@ def _settings(ctx: click.Context) -> Settings:
 
 def _ledger(settings: Settings) -> Ledger:
     try:
+        check_installation(settings.data_dir, settings.resolved_evidence_dir,
+                           settings.sqlite_file, group_access=settings.group_access)
         return Ledger.open(settings.resolved_ledger_url)
-    except LedgerError as exc:
+    except LedgerUrlError as exc:
+        _fail(str(exc), EXIT_USAGE)
+        raise
+    except (LedgerError, ConfigError) as exc:
         _fail(str(exc), EXIT_ENVIRONMENT)
         raise
 
@@ -89,6 +96,7 @@ def review_group(ctx: click.Context, host: str, port: int, tls_cert: Path | None
     """Serve the review desk (default), or manage reviewers with `review user`."""
     if ctx.invoked_subcommand is not None:
         return
+    restrict_umask()  # the desk's own files (sessions in the ledger, logs) owner-only too
     problem = check_binding(host, tls_cert, tls_key, behind_tls_proxy)
     if problem:
         _fail(problem, EXIT_USAGE)
