@@ -252,9 +252,25 @@ def worker(ctx: click.Context, concurrency: int | None, payers: tuple[str, ...],
             if summary.results:
                 continue
         if until_empty:
-            break
+            settling = _settling_soon(ledger, settings, payers)
+            if settling is None:
+                break
+            stop.wait(min(idle_seconds, settling))
+            continue
         stop.wait(idle_seconds)
     sys.exit(_run_exit_status(total))
+
+
+def _settling_soon(ledger: Ledger, settings: Settings, payers: tuple[str, ...]) -> float | None:
+    """Seconds until an in-doubt claim is due for reconciliation, when that is within one
+    post-click deadline: ``--until-empty`` waits for its own run's claims to settle
+    rather than leave them in doubt for the next one. None: nothing settles soon."""
+    waiting = ledger.waiting(list(payers) or None).get("in_doubt")
+    if waiting is None:
+        return None
+    seconds = (waiting[1] - ledger.clock()).total_seconds()
+    # Already due but not taken: another worker holds it, and it is that worker's to settle.
+    return seconds if 0 < seconds <= settings.post_click_deadline_s else None
 
 
 @main.command()

@@ -169,6 +169,8 @@ class RunSummary:
     blocked_payers: dict[str, str] = field(default_factory=dict)
     # Claims another worker changed first: noted, never a reason to stop.
     overtaken: int = 0
+    # Payers blocked only because their circuit is open: their in-doubt claims still run.
+    paused: set[str] = field(default_factory=set)
 
     @property
     def latest(self) -> list[ClaimResult]:
@@ -341,16 +343,20 @@ class Engine:
         allowed: list[str] = []
         reconcile_only: list[str] = []
         for payer_id in known:
-            if payer_id in summary.blocked_payers:
+            if payer_id in summary.blocked_payers and payer_id not in summary.paused:
                 continue
             circuit = self._circuit(payer_id)
             if not circuit.open or circuit.half_open:
                 allowed.append(payer_id)
+                if payer_id in summary.paused:  # its circuit closed during this run
+                    summary.paused.discard(payer_id)
+                    summary.blocked_payers.pop(payer_id, None)
                 continue
             if circuit.signs_in:
                 reconcile_only.append(payer_id)
             if self.ledger.due_count([payer_id], states=("queued", "failed")):
                 summary.blocked_payers[payer_id] = self._paused_message(payer_id, circuit)
+                summary.paused.add(payer_id)
         if payer_ids is None and len(allowed) == len(known):
             return None, []
         return allowed, reconcile_only

@@ -40,7 +40,7 @@ def keyring_login(acme: ControlClient) -> Iterator[None]:
 def config(tmp_path: Path) -> Path:
     """Short leases and deadlines, so a take-over is seconds away, not minutes."""
     path = tmp_path / "portalbot.toml"
-    path.write_text("lease_s = 2\npost_click_deadline_s = 1\n")
+    path.write_text("lease_s = 2\npost_click_deadline_s = 5\n")
     return path
 
 

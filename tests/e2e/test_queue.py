@@ -94,10 +94,10 @@ def test_authentication_failures_pause_the_payer_until_a_person_resumes_it(
 def _worker(tmp_path: Path, portal: RunningPortal, ledger_url: str, *args: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PORTALBOT_PAYER_ACME_BASE_URL": portal.base_url,
            "PORTALBOT_LEDGER_URL": ledger_url}
-    # A short post-click deadline: an in-doubt claim is due for reconciliation a second
+    # A short post-click deadline: an in-doubt claim is due for reconciliation seconds
     # after its intent instead of two minutes.
     config = tmp_path / "portalbot.toml"
-    config.write_text("post_click_deadline_s = 1\n")
+    config.write_text("post_click_deadline_s = 3\n")
     return subprocess.Popen(
         [sys.executable, "-m", "portalbot", "--config", str(config),
          "--data-dir", str(tmp_path / "data"), "worker", "--until-empty", *args],
