@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -9,10 +10,11 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from portalbot.errors import LedgerError
+from portalbot.errors import ClaimChanged, LedgerError
 from portalbot.ledger import Ledger, check_transition, derive_portal_key
 from portalbot.ledger.schema import metadata
 from portalbot.outcomes import Accepted
+from tests.helpers import Clock
 
 
 def _enqueue(ledger: Ledger, claim_id: str = "C-1", version: int = 1) -> int:
@@ -120,3 +122,60 @@ def test_sqlite_ledger_runs_in_wal_mode(ledger: Ledger) -> None:
     with ledger.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.execute(sa.text("PRAGMA integrity_check")).scalar() == "ok"
+
+
+def test_an_outcome_lands_only_for_the_attempt_that_owns_the_claim(ledger: Ledger) -> None:
+    pk = _enqueue(ledger)
+    ledger.lease("w1")
+    stale = ledger.begin_attempt(pk, "w1")
+    ledger.mark_submitting(pk, stale, "w1", account="default")
+    ledger.record_failure(pk, None, "w2", expected_state="submitting", target_state="in_doubt",
+                          reason="taken over")
+    ledger.transition(pk, "in_doubt", "queued", "w2", "not on the history")
+    ledger.lease("w2")
+    current = ledger.begin_attempt(pk, "w2")
+    ledger.mark_submitting(pk, current, "w2", account="default")
+
+    with pytest.raises(ClaimChanged):
+        ledger.record_outcome(pk, stale, "w1", Accepted("ACM-OLD"), expected_state="submitting",
+                              reason="late", fence=stale)
+
+    record = ledger.claim(pk)
+    assert record.state == "submitting" and record.current_attempt == current
+    assert ledger.attempt(stale)["result"] == "late"  # type: ignore[index]
+    ledger.record_outcome(pk, current, "w2", Accepted("ACM-NEW"), expected_state="submitting",
+                          reason="answer", fence=current)
+    assert ledger.claim(pk).confirmation == "ACM-NEW"
+
+
+def test_a_live_owners_submitting_claim_is_taken_over_only_past_lease_and_grace(
+    tmp_path: Path,
+) -> None:
+    clock = Clock()
+    ledger = Ledger.open(f"sqlite:///{tmp_path / 'l.sqlite3'}", clock=clock)
+    pk = _enqueue(ledger)
+    ledger.lease("w1", lease_s=10)
+    attempt = ledger.begin_attempt(pk, "w1")
+    ledger.mark_submitting(pk, attempt, "w1", account="default", lease_s=10)
+
+    clock.now += timedelta(seconds=30)  # lease gone, grace not
+    assert ledger.expire_submissions("w2", grace_s=60, landing_s=60) == []
+    clock.now += timedelta(seconds=41)
+    assert ledger.expire_submissions("w2", grace_s=60, landing_s=60, settle_s={"acme": 5}) == [pk]
+    record = ledger.claim(pk)
+    assert record.state == "in_doubt"
+    assert record.next_attempt_at == clock.now + timedelta(seconds=5)
+
+
+def test_a_dead_owners_claim_is_due_once_its_request_can_no_longer_land(tmp_path: Path) -> None:
+    clock = Clock()
+    ledger = Ledger.open(f"sqlite:///{tmp_path / 'l.sqlite3'}", clock=clock)
+    pk = _enqueue(ledger)
+    ledger.lease("w1")
+    attempt = ledger.begin_attempt(pk, "w1")
+    ledger.mark_submitting(pk, attempt, "w1", account="default")
+    intent = clock.now
+
+    assert ledger.expire_submissions("w2", lambda owner: owner == "w1", grace_s=60,
+                                     landing_s=60) == [pk]
+    assert ledger.claim(pk).next_attempt_at == intent + timedelta(seconds=60)
