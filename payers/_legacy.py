@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 
-from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Frame, Locator, Page
 
 from portalbot.errors import AdapterError
@@ -30,7 +29,7 @@ def _is_text(text: str) -> str:
     return f"(normalize-space(.)='{text}' or normalize-space(.)='{text}:')"
 
 
-async def cell_field(scope: Scope, text: str, payer_id: str) -> Locator:
+async def cell_field(scope: Scope, text: str, payer_id: str | None = None) -> Locator:
     """The input or select in the cell right of the cell that reads ``text``."""
     field = scope.locator(
         f"xpath=//td[{_is_text(text)}]/following-sibling::td[1]"
@@ -46,7 +45,7 @@ async def cell_field(scope: Scope, text: str, payer_id: str) -> Locator:
 class Grid:
     """A table of input rows under a header row: cells found by row number and column name."""
 
-    def __init__(self, scope: Scope, first_column: str, payer_id: str):
+    def __init__(self, scope: Scope, first_column: str, payer_id: str | None = None):
         self.scope = scope
         self.first_column = first_column
         self.payer_id = payer_id
@@ -72,12 +71,3 @@ class Grid:
             f"xpath=//tr[th[{_is_text(self.first_column)}]]/ancestor::table[1]"
             f"//tr[td[1][{_is_text(row)}]]/td[{self.columns[column]}]//input"
         )
-
-
-async def page_text(scope: Scope) -> str:
-    """The whole visible text of a page or frame, whitespace collapsed."""
-    try:
-        text = await scope.locator("body").inner_text(timeout=5_000)
-    except PlaywrightError:
-        return ""
-    return " ".join(text.split())

@@ -14,28 +14,55 @@ from decimal import Decimal
 from typing import ClassVar
 from urllib.parse import urlencode
 
-from playwright.async_api import Locator, Page
+from playwright.async_api import Page
 from pydantic import Field
 
-from portalbot.adapters import Case, Credentials, Filing, PortalAdapter, PortalForm
-from portalbot.claims import Claim
-from portalbot.errors import (
+from portalbot.portal import (
+    FREQUENCY_CODES,
+    Accepted,
     AdapterError,
     AuthenticationError,
-    ClaimError,
+    Case,
+    Claim,
+    Credentials,
+    Denied,
+    Duplicate,
+    Filing,
     FormRefused,
-    PortalUnavailable,
-    SessionExpired,
+    Outcome,
+    Paid,
+    PortalAdapter,
+    PortalForm,
+    Refusal,
+    Rejected,
     SubmissionUncertain,
+    alert,
+    check_limits,
+    check_member_id,
+    definition_list,
+    fill_by_label,
+    heading,
+    items,
+    navigate,
+    optional,
+    raise_if_down,
+    required,
+    sign_in_refused,
+    status,
+    table_rows,
+    term,
+    text,
 )
-from portalbot.outcomes import Accepted, Denied, Duplicate, Outcome, Paid, Rejected
-from portalbot.pagekit import definition_list, fill_by_label, table_rows
 
 MEMBER_ID = re.compile(r"^ACM\d{9}$")
 CONFIRMATION = re.compile(r"^ACM-\d{6}-\d{6}$")
 REJECTION = re.compile(r"Claim rejected\s*[–-]\s*reason\s+(?P<code>R\d+):\s*(?P<text>.+)", re.S)
 DUPLICATE = re.compile(r"matches claim\s+(?P<ref>ACM-\d{6}-\d{6})")
-FREQUENCY = {"original": "1", "replacement": "7", "void": "8"}
+REFUSALS = (
+    Refusal("locked", AuthenticationError,
+            "the portal locked the account; unlock it with the payer, then resume the payer"),
+    Refusal("incorrect", AuthenticationError, "the portal refused the username or password"),
+)
 DIAGNOSIS_LETTERS = "ABCDEFGHIJKL"
 MAX_LINES = 6
 DEMO = "fixtures/claims/demo.json"
@@ -81,11 +108,10 @@ def _date(value: object) -> str:
     return value.strftime("%m/%d/%Y") if value else ""  # type: ignore[attr-defined]
 
 
-class AcmeAdapter(PortalAdapter):
+class AcmeAdapter(PortalAdapter[AcmeForm]):
     payer_id = "acme"
     display_name = "Acme Health Plan"
     default_base_url = "https://provider.acmehealth.example"
-    form_model = AcmeForm
     max_sessions_per_account = 4
     history_searchable = True
     cases: ClassVar[tuple[Case, ...]] = (
@@ -98,21 +124,9 @@ class AcmeAdapter(PortalAdapter):
 
     # --- mapping ------------------------------------------------------------------
     def to_form(self, claim: Claim, filing: Filing) -> AcmeForm:
-        where = f"claim {claim.claim_id}"
-        if not MEMBER_ID.match(claim.subscriber.member_id):
-            raise ClaimError(
-                f"{where}: subscriber.member_id is not an Acme member ID; Acme IDs are "
-                "'ACM' and 9 digits, as printed on the member's card",
-                payer_id=self.payer_id,
-            )
-        if len(claim.diagnoses) > len(DIAGNOSIS_LETTERS):
-            raise ClaimError(f"{where}: diagnoses: Acme takes at most 12", payer_id=self.payer_id)
-        if len(claim.service_lines) > MAX_LINES:
-            raise ClaimError(
-                f"{where}: service_lines: Acme takes at most {MAX_LINES} lines per claim; "
-                "split the claim",
-                payer_id=self.payer_id,
-            )
+        check_member_id(claim, MEMBER_ID, "an Acme member ID; Acme IDs are 'ACM' and 9 "
+                        "digits, as printed on the member's card")
+        check_limits(claim, "Acme", diagnoses=len(DIAGNOSIS_LETTERS), lines=MAX_LINES)
         patient, subscriber = claim.patient, claim.subscriber
         insured_self = subscriber.relationship == "self"
         return AcmeForm(
@@ -135,7 +149,7 @@ class AcmeAdapter(PortalAdapter):
             tax_id=claim.billing_provider.tax_id.replace("-", ""),
             rendering_npi=claim.rendering_provider.npi if claim.rendering_provider else "",
             patient_account_number=filing.portal_key,
-            claim_frequency=FREQUENCY[filing.frequency],
+            claim_frequency=FREQUENCY_CODES[filing.frequency],
             original_claim_number=filing.original_claim_number or "",
             diagnoses=tuple(claim.diagnoses),
             lines=tuple(
@@ -154,25 +168,15 @@ class AcmeAdapter(PortalAdapter):
 
     # --- session --------------------------------------------------------------------
     async def login(self, page: Page, credentials: Credentials) -> None:
-        await self._goto(page, "/login")
+        await navigate(page, self.url("/login"))
         await page.get_by_label("Username", exact=True).fill(credentials.username)
         await page.get_by_label("Password", exact=True).fill(credentials.password)
         await page.get_by_role("button", name="Sign in").click()
         await page.wait_for_load_state()
-        await self._raise_if_down(page)
+        await raise_if_down(page)
         if await page.get_by_role("button", name="Sign out").count():
             return
-        alert = await _text(page.get_by_role("alert"))
-        if "locked" in alert.lower():
-            raise AuthenticationError(
-                "the portal locked the account; unlock it with the payer, then resume the payer",
-                payer_id=self.payer_id, step="login",
-            )
-        if "incorrect" in alert.lower():
-            raise AuthenticationError(
-                "the portal refused the username or password", payer_id=self.payer_id, step="login"
-            )
-        raise AdapterError("no signed-in page after login", payer_id=self.payer_id, step="login")
+        raise sign_in_refused(await alert().read(page), REFUSALS, "no signed-in page after login")
 
     async def is_signed_in(self, page: Page) -> bool:
         if not page.url.startswith(self.base_url) or "/login" in page.url:
@@ -181,10 +185,10 @@ class AcmeAdapter(PortalAdapter):
 
     # --- the claim --------------------------------------------------------------------
     async def open_form(self, page: Page) -> None:
-        await self._goto(page, "/claims/new")
+        await navigate(page, self.url("/claims/new"), sign_in="/login")
         await page.get_by_role("heading", name="New professional claim").wait_for()
 
-    async def fill(self, page: Page, form: AcmeForm) -> None:  # type: ignore[override]
+    async def fill(self, page: Page, form: AcmeForm) -> None:
         texts = {
             "Patient last name": form.patient_last_name,
             "Patient first name": form.patient_first_name,
@@ -226,67 +230,44 @@ class AcmeAdapter(PortalAdapter):
         }
         # The form is fresh: an empty field needs no typing (and may be one Acme dropped).
         filled = {label: value for label, value in texts.items() if value}
-        await fill_by_label(page, filled | choices, payer_id=self.payer_id)
+        await fill_by_label(page, filled | choices)
 
     async def submit(self, page: Page) -> None:
         await page.get_by_role("button", name="Submit claim").click()
 
     async def read_outcome(self, page: Page) -> Outcome:
         await page.wait_for_load_state()
-        heading = await _text(page.get_by_role("heading", level=1))
-        if heading == "Claim submitted":
-            return await self._read_confirmation(page)
-        alert = await _text(page.get_by_role("alert"))
-        if rejection := REJECTION.search(alert):
+        shown = await heading().read(page)
+        if shown == "Claim submitted":
+            return Accepted(confirmation=await required(page, term("Confirmation number"),
+                                                        "confirmation number", CONFIRMATION))
+        banner = await alert().read(page)
+        if rejection := REJECTION.search(banner):
             return Rejected(
                 message=rejection["text"].strip(), reason_code=rejection["code"],
-                reference=await self._response_reference(page),
+                reference=await optional(page, text("Reference number for this response"),
+                                         r"ACM-\d{6}-\d{6}"),
             )
-        if duplicate := DUPLICATE.search(alert):
+        if duplicate := DUPLICATE.search(banner):
             return Duplicate(reference=duplicate["ref"])
-        if "could not submit this claim" in alert:
-            problems = await _text(page.get_by_role("alert").get_by_role("listitem"))
-            raise FormRefused(
-                f"the portal refused our form: {problems}", payer_id=self.payer_id, step="submit"
-            )
-        status = await _text(page.get_by_role("status"))
-        if "saved as draft" in status.lower():
+        if "could not submit this claim" in banner:
+            problems = await items(alert()).read(page)
+            raise FormRefused(f"the portal refused our form: {problems}", step="submit")
+        if "saved as draft" in (await status().read(page)).lower():
             raise FormRefused(
                 "the portal saved a draft instead of submitting (a required box was not ticked)",
-                payer_id=self.payer_id, step="submit",
+                step="submit",
             )
         raise SubmissionUncertain(
-            f"the page after submit is not one the adapter knows (heading {heading!r})",
-            payer_id=self.payer_id, step="read_outcome",
+            f"the page after submit is not one the adapter knows (heading {shown!r})"
         )
-
-    async def _response_reference(self, page: Page) -> str | None:
-        """Optional: the reference Acme prints under a rejection, for the payer call."""
-        text = await _text(page.get_by_text("Reference number for this response"))
-        found = re.search(r"ACM-\d{6}-\d{6}", text)
-        return found.group(0) if found else None
-
-    async def _summary(self, page: Page) -> dict[str, str]:
-        """The claim page's term/definition list, read as a person reads it."""
-        return await definition_list(page)
-
-    async def _read_confirmation(self, page: Page) -> Outcome:
-        summary = await self._summary(page)
-        number = summary.get("Confirmation number", "")
-        if not CONFIRMATION.match(number):
-            raise SubmissionUncertain(
-                "the confirmation page shows no confirmation number",
-                payer_id=self.payer_id, step="read_outcome",
-            )
-        return Accepted(confirmation=number)
 
     # --- later verdicts ------------------------------------------------------------------
     async def check_status(self, page: Page, reference: str) -> Outcome:
-        await self._goto(page, f"/claims/{reference}")
-        summary = await self._summary(page)
+        await navigate(page, self.url(f"/claims/{reference}"), sign_in="/login")
+        summary = await definition_list(page)
         if summary.get("Confirmation number") != reference:
-            raise AdapterError("the claim page shows another claim", payer_id=self.payer_id,
-                               step="check_status")
+            raise AdapterError("the claim page shows another claim")
         status = summary.get("Status", "")
         if status == "Accepted":
             return Accepted(confirmation=reference)
@@ -297,14 +278,13 @@ class AcmeAdapter(PortalAdapter):
             return Denied(text.strip() or status, reason_code=code.strip() or None)
         if status == "Rejected":
             return Rejected(text.strip() or status, reason_code=code.strip() or None)
-        raise AdapterError(f"unknown claim status {status!r}", payer_id=self.payer_id,
-                           step="check_status")
+        raise AdapterError(f"unknown claim status {status!r}")
 
     # --- claim history ------------------------------------------------------------------
     async def find_submission(self, page: Page, portal_key: str) -> Outcome | None:
         # The search form is a plain GET: its result page is addressable in one request.
-        await self._goto(page, "/claims/history?" + urlencode({"patient_account_number": portal_key}))
-        await self._raise_if_down(page)
+        await navigate(page, self.url("/claims/history?" + urlencode(
+            {"patient_account_number": portal_key})), sign_in="/login")
         table = page.get_by_role("table", name="Search results")
         if not await table.count():
             return None
@@ -318,23 +298,3 @@ class AcmeAdapter(PortalAdapter):
                 return Rejected(message="rejected (found in the portal's claim history)",
                                 reference=number)
         return None
-
-    # --- page plumbing ----------------------------------------------------------------------
-    async def _goto(self, page: Page, path: str) -> None:
-        response = await page.goto(self.url(path))
-        if response is not None and response.status >= 500:
-            raise PortalUnavailable(
-                f"the portal answered HTTP {response.status}", payer_id=self.payer_id, step=path
-            )
-        if path != "/login" and "/login" in page.url:
-            raise SessionExpired("the portal signed us out", payer_id=self.payer_id, step=path)
-
-    async def _raise_if_down(self, page: Page) -> None:
-        heading = await _text(page.get_by_role("heading", level=1))
-        if heading in {"Service temporarily unavailable", "Scheduled maintenance", "Bad gateway"}:
-            raise PortalUnavailable(heading.lower(), payer_id=self.payer_id)
-
-
-async def _text(locator: Locator) -> str:
-    """The visible text of every match, joined; empty when there is none."""
-    return " ".join(t.strip() for t in await locator.all_inner_texts()).strip()

@@ -26,29 +26,54 @@ from typing import ClassVar
 from playwright.async_api import Locator, Page
 from pydantic import Field
 
-from portalbot.adapters import Case, Credentials, Filing, PortalAdapter, PortalForm
-from portalbot.claims import Claim
-from portalbot.errors import (
+from portalbot.portal import (
+    FREQUENCY_CODES,
+    Accepted,
     AdapterError,
     AuthenticationError,
-    ClaimError,
+    Case,
+    Claim,
+    Credentials,
+    Denied,
+    Duplicate,
+    Filing,
     FormRefused,
     NeedsHumanError,
+    Outcome,
+    Pending,
+    PortalAdapter,
+    PortalForm,
     PortalUnavailable,
+    Refusal,
+    Rejected,
     SessionExpired,
     SubmissionUncertain,
+    check_limits,
+    check_member_id,
+    definition_list,
+    navigate,
+    pick,
+    required,
+    sign_in_refused,
+    table_rows,
+    visible_text,
 )
-from portalbot.outcomes import Accepted, Denied, Duplicate, Outcome, Pending, Rejected
 from portalbot.totp import OneTimeCodes, shared_codes
 
 MEMBER_ID = re.compile(r"^[A-Z]{3}\d{9}$")
 REFERENCE = re.compile(r"Received\s*[—-]\s*reference\s*(?P<ref>\d+)")
-FREQUENCY = {"original": "1", "replacement": "7", "void": "8"}
 MAX_DIAGNOSES = 8
 MAX_LINES = 6
 SIGN_IN_HEADING = "Sign in to BlueRiver Provider"
 DOWN_HEADINGS = ("Service temporarily unavailable", "Scheduled maintenance", "Bad gateway")
 UNAVAILABLE_TEXT = "temporarily unavailable"
+REFUSALS = (
+    Refusal("locked", AuthenticationError,
+            "BlueRiver locked the account; unlock it with provider support, then resume the payer"),
+    Refusal(UNAVAILABLE_TEXT, PortalUnavailable, "BlueRiver's sign-in is unavailable"),
+    Refusal("code", AuthenticationError, "BlueRiver refused the one-time code"),
+    Refusal("", AuthenticationError, "BlueRiver refused the username or password"),
+)
 STEPS = ("Patient", "Provider", "Diagnoses", "Services", "Review")
 CLAIMS = "fixtures/claims/blueriver.json"
 # Asks the portal's own session endpoint whether the token in sessionStorage still works.
@@ -93,11 +118,10 @@ class BlueRiverForm(PortalForm):
     lines: tuple[BlueRiverLine, ...] = Field(min_length=1, max_length=MAX_LINES)
 
 
-class BlueRiverAdapter(PortalAdapter):
+class BlueRiverAdapter(PortalAdapter[BlueRiverForm]):
     payer_id = "blueriver"
     display_name = "BlueRiver Health"
     default_base_url = "https://provider.blueriverhealth.example"
-    form_model = BlueRiverForm
     max_sessions_per_account = 2
     history_searchable = True
     history_settle_s = 300.0
@@ -113,21 +137,9 @@ class BlueRiverAdapter(PortalAdapter):
 
     # --- mapping ------------------------------------------------------------------
     def to_form(self, claim: Claim, filing: Filing) -> BlueRiverForm:
-        where = f"claim {claim.claim_id}"
-        if not MEMBER_ID.match(claim.subscriber.member_id):
-            raise ClaimError(
-                f"{where}: subscriber.member_id is not a BlueRiver member ID (three letters "
-                "and nine digits, like BRV123456789, as on the member's card)",
-                payer_id=self.payer_id,
-            )
-        if len(claim.diagnoses) > MAX_DIAGNOSES:
-            raise ClaimError(f"{where}: diagnoses: BlueRiver takes at most {MAX_DIAGNOSES}",
-                             payer_id=self.payer_id)
-        if len(claim.service_lines) > MAX_LINES:
-            raise ClaimError(
-                f"{where}: service_lines: BlueRiver takes at most {MAX_LINES}; split the claim",
-                payer_id=self.payer_id,
-            )
+        check_member_id(claim, MEMBER_ID, "a BlueRiver member ID (three letters and nine "
+                        "digits, like BRV123456789, as on the member's card)")
+        check_limits(claim, "BlueRiver", diagnoses=MAX_DIAGNOSES, lines=MAX_LINES)
         patient, subscriber = claim.patient, claim.subscriber
         is_self = subscriber.relationship == "self"
         tax_id = claim.billing_provider.tax_id.replace("-", "")
@@ -147,7 +159,7 @@ class BlueRiverAdapter(PortalAdapter):
             billing_npi=claim.billing_provider.npi,
             tax_id=f"{tax_id[:2]}-{tax_id[2:]}",
             rendering_npi=claim.rendering_provider.npi if claim.rendering_provider else "",
-            claim_type=FREQUENCY[filing.frequency],
+            claim_type=FREQUENCY_CODES[filing.frequency],
             original_claim_number=filing.original_claim_number or "",
             diagnoses=tuple(claim.diagnoses),
             lines=tuple(
@@ -169,17 +181,16 @@ class BlueRiverAdapter(PortalAdapter):
         if not credentials.totp_secret:
             raise AuthenticationError(
                 "BlueRiver asks for a one-time code and the keyring has no TOTP secret for "
-                "this account; store it with `portalbot credentials set blueriver --totp`",
-                payer_id=self.payer_id, step="login",
+                "this account; store it with `portalbot credentials set blueriver --totp`"
             )
-        await self._goto(page, "/signin")
+        await navigate(page, self.url("/signin"), outages=())
         await page.get_by_label("Username", exact=True).fill(credentials.username)
         await page.get_by_label("Password", exact=True).fill(credentials.password)
         await page.get_by_role("button", name="Continue").click()
         code_box = page.get_by_label("Verification code", exact=True)
         await code_box.or_(page.get_by_role("alert")).filter(visible=True).first.wait_for()
         if not await code_box.is_visible():
-            raise await self._login_refused(page)
+            raise sign_in_refused(await visible_text(page.get_by_role("alert")), REFUSALS, "")
         codes = self.codes or shared_codes()
         expired = page.get_by_role("heading", name="Your password has expired")
         signed_in = page.get_by_role("button", name="Sign out")
@@ -192,34 +203,17 @@ class BlueRiverAdapter(PortalAdapter):
             await signed_in.or_(expired).or_(page.get_by_role("alert")).filter(
                 visible=True
             ).first.wait_for()
-            reused = "already used" in await _text(page.get_by_role("alert"))
+            reused = "already used" in await visible_text(page.get_by_role("alert"))
             if not (reused and await code_box.is_visible()):
                 break
         if await expired.is_visible():
             raise NeedsHumanError(
                 "BlueRiver demands a new password for this account; a person must change it "
                 "on the portal, store it with `portalbot credentials set blueriver --totp`, "
-                "then `portalbot payer resume blueriver`",
-                payer_id=self.payer_id, step="login", pause_payer=True,
+                "then `portalbot payer resume blueriver`", pause_payer=True,
             )
         if not await signed_in.is_visible():
-            raise await self._login_refused(page)
-
-    async def _login_refused(self, page: Page) -> Exception:
-        alert = await _text(page.get_by_role("alert"))
-        if "locked" in alert:
-            return AuthenticationError(
-                "BlueRiver locked the account; unlock it with provider support, then resume "
-                "the payer", payer_id=self.payer_id, step="login",
-            )
-        if UNAVAILABLE_TEXT in alert:
-            return PortalUnavailable("BlueRiver's sign-in is unavailable", payer_id=self.payer_id,
-                                     step="login")
-        if "code" in alert:
-            return AuthenticationError("BlueRiver refused the one-time code",
-                                       payer_id=self.payer_id, step="login")
-        return AuthenticationError("BlueRiver refused the username or password",
-                                   payer_id=self.payer_id, step="login")
+            raise sign_in_refused(await visible_text(page.get_by_role("alert")), REFUSALS, "")
 
     async def is_signed_in(self, page: Page) -> bool:
         if not page.url.startswith(self.url("/app")):
@@ -228,10 +222,10 @@ class BlueRiverAdapter(PortalAdapter):
 
     # --- the claim --------------------------------------------------------------------
     async def open_form(self, page: Page) -> None:
-        await self._goto(page, "/app/claims/new")
+        await navigate(page, self.url("/app/claims/new"), outages=())
         await self._arrive(page, page.get_by_role("heading", name="Step 1 of 5: Patient"), "open_form")
 
-    async def fill(self, page: Page, form: BlueRiverForm) -> None:  # type: ignore[override]
+    async def fill(self, page: Page, form: BlueRiverForm) -> None:
         await self._fill_labels(page, {
             "Member ID": form.member_id,
             "Patient last name": form.patient_last_name,
@@ -298,36 +292,29 @@ class BlueRiverAdapter(PortalAdapter):
         alert = page.get_by_role("alert")
         signin = page.get_by_role("heading", name=SIGN_IN_HEADING)
         await received.or_(duplicate).or_(alert).or_(signin).filter(visible=True).first.wait_for()
+        main = page.get_by_role("main")
         if await received.is_visible():
-            found = REFERENCE.search(await _text(page.get_by_role("main")))
-            if not found:
-                raise SubmissionUncertain("the received page shows no reference",
-                                          payer_id=self.payer_id, step="read_outcome")
-            return Pending(reference=found["ref"])
+            return Pending(reference=await required(page, main, "reference", REFERENCE, "ref"))
         if await duplicate.is_visible():
-            found = re.search(r"reference\s+(\d+)", await _text(page.get_by_role("main")))
-            return Duplicate(reference=found[1] if found else None)
-        text = await _text(alert)
+            return Duplicate(reference=pick(await visible_text(main), r"reference\s+(\d+)", 1)
+                             or None)
+        text = await visible_text(alert)
         if "Please correct" in text:
-            raise FormRefused(f"BlueRiver refused our form: {text}", payer_id=self.payer_id,
-                               step="submit")
+            raise FormRefused(f"BlueRiver refused our form: {text}", step="submit")
         raise SubmissionUncertain(
             "BlueRiver did not confirm the submission" if text else
-            "the session ended as the claim was submitted",
-            payer_id=self.payer_id, step="read_outcome",
+            "the session ended as the claim was submitted"
         )
 
     # --- after the fact ------------------------------------------------------------------
     async def find_submission(self, page: Page, portal_key: str) -> Outcome | None:
-        await self._goto(page, f"/app/claims?reference={portal_key}")
+        await navigate(page, self.url(f"/app/claims?reference={portal_key}"), outages=())
         table = page.get_by_role("table", name="Search results")
         none = page.get_by_role("status").filter(has_text="No claims found")
         await self._arrive(page, table.or_(none), "find_submission")
         if not await table.is_visible():
             return None
-        headers = [h.strip() for h in await table.get_by_role("columnheader").all_inner_texts()]
-        for row in await table.locator("tbody").get_by_role("row").all():
-            cells = dict(zip(headers, [c.strip() for c in await row.get_by_role("cell").all_inner_texts()], strict=False))
+        for cells in await table_rows(table):
             if cells.get("Your claim reference") != portal_key:
                 continue
             reference = cells.get("Reference", "")
@@ -345,16 +332,10 @@ class BlueRiverAdapter(PortalAdapter):
 
     async def check_status(self, page: Page, reference: str) -> Outcome:
         if not reference.isdigit():
-            raise AdapterError("a BlueRiver reference is digits only", payer_id=self.payer_id,
-                               step="check_status")
-        await self._goto(page, f"/app/claims/{reference}")
+            raise AdapterError("a BlueRiver reference is digits only")
+        await navigate(page, self.url(f"/app/claims/{reference}"), outages=())
         await self._arrive(page, page.get_by_role("term").filter(has_text="Status"), "check_status")
-        summary = {
-            (await term.inner_text()).strip(): (
-                await term.locator("xpath=following-sibling::dd[1]").inner_text()
-            ).strip()
-            for term in await page.get_by_role("term").all()
-        }
+        summary = await definition_list(page)
         status = summary.get("Status", "")
         code = summary.get("Reason code") if summary.get("Reason code") != "—" else None
         reason = summary.get("Reason", "")
@@ -363,38 +344,28 @@ class BlueRiverAdapter(PortalAdapter):
         if status == "Accepted":
             number = summary.get("Payer claim number", "")
             if not number or number == "—":
-                raise AdapterError("an accepted claim without a payer claim number",
-                                   payer_id=self.payer_id, step="check_status")
+                raise AdapterError("an accepted claim without a payer claim number")
             return Accepted(confirmation=reference, payer_claim_number=number)
         if status == "Rejected":
             return Rejected(message=reason, reason_code=code, reference=reference)
         if status == "Denied":
             return Denied(reason=reason, reason_code=code)
-        raise AdapterError(f"unknown claim status {status!r}", payer_id=self.payer_id,
-                           step="check_status")
+        raise AdapterError(f"unknown claim status {status!r}")
 
     # --- page plumbing ----------------------------------------------------------------------
-    async def _goto(self, page: Page, path: str) -> None:
-        response = await page.goto(self.url(path))
-        if response is not None and response.status >= 500:
-            raise PortalUnavailable(f"the portal answered HTTP {response.status}",
-                                    payer_id=self.payer_id, step=path)
-
     async def _arrive(self, page: Page, target: Locator, step: str) -> None:
         """Wait for ``target``; the sign-in page instead means the session silently ended."""
         signin = page.get_by_role("heading", name=SIGN_IN_HEADING)
         alert = page.get_by_role("alert")
         await target.or_(signin).or_(alert).filter(visible=True).first.wait_for()
         if await signin.is_visible():
-            raise SessionExpired("BlueRiver signed us out", payer_id=self.payer_id, step=step)
+            raise SessionExpired("BlueRiver signed us out", step=step)
         if await target.filter(visible=True).count():
             return
-        text = await _text(alert)
+        text = await visible_text(alert)
         if UNAVAILABLE_TEXT in text:
-            raise PortalUnavailable("BlueRiver is temporarily unavailable",
-                                    payer_id=self.payer_id, step=step)
-        raise AdapterError(f"BlueRiver showed an unexpected message: {text}",
-                           payer_id=self.payer_id, step=step)
+            raise PortalUnavailable("BlueRiver is temporarily unavailable", step=step)
+        raise AdapterError(f"BlueRiver showed an unexpected message: {text}", step=step)
 
     async def _next(self, page: Page, step: str) -> None:
         """Leave the current wizard step; the portal's validation may keep us on it."""
@@ -405,33 +376,25 @@ class BlueRiverAdapter(PortalAdapter):
             await self._arrive(page, heading, f"wizard:{step.lower()}")
         except AdapterError as exc:
             raise AdapterError(
-                f"BlueRiver refused the step before {step}: {exc.message}",
-                payer_id=self.payer_id, step="fill",
+                f"BlueRiver refused the step before {step}: {exc.message}", step="fill"
             ) from None
 
     async def _required(self, locator: Locator, name: str) -> Locator:
         if not await locator.count():
-            raise AdapterError(f"the claim form has no field {name!r}", payer_id=self.payer_id,
-                               step="fill")
+            raise AdapterError(f"the claim form has no field {name!r}", step="fill")
         return locator
 
     async def _fill_labels(self, page: Page, values: dict[str, str]) -> None:
         for label, value in values.items():
             field = page.get_by_label(label, exact=True)
             if not await field.count():
-                raise AdapterError(f"the claim form has no field {label!r}",
-                                   payer_id=self.payer_id, step="fill")
+                raise AdapterError(f"the claim form has no field {label!r}", step="fill")
             if value:
                 await field.fill(value)
 
     async def _select(self, page: Page, label: str, value: str) -> None:
         field = page.get_by_label(label, exact=True)
         if not await field.count():
-            raise AdapterError(f"the claim form has no field {label!r}", payer_id=self.payer_id,
-                               step="fill")
+            raise AdapterError(f"the claim form has no field {label!r}", step="fill")
         await field.select_option(value)
 
-
-async def _text(locator: Locator) -> str:
-    """The visible text of every match, joined; empty when there is none."""
-    return " ".join(" ".join(t.split()) for t in await locator.all_inner_texts()).strip()

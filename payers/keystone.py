@@ -21,20 +21,35 @@ from typing import ClassVar
 from playwright.async_api import Dialog, Frame, Page
 from pydantic import Field
 
-from payers._legacy import Grid, caption, cell_field, page_text
-from portalbot.adapters import Case, Credentials, Filing, PortalAdapter, PortalForm
-from portalbot.claims import Claim
-from portalbot.errors import (
+from payers._legacy import Grid, cell_field
+from portalbot.portal import (
+    FREQUENCY_CODES,
+    PAGE,
+    Accepted,
     AdapterError,
     AuthenticationError,
-    ClaimError,
+    Case,
+    Claim,
+    Credentials,
+    Duplicate,
+    Filing,
     FormRefused,
     NeedsHumanError,
-    PortalUnavailable,
-    SessionExpired,
+    Outcome,
+    PortalAdapter,
+    PortalForm,
+    Refusal,
+    Rejected,
     SubmissionUncertain,
+    check_limits,
+    check_member_id,
+    navigate,
+    page_text,
+    pick,
+    raise_if_down,
+    required,
+    sign_in_refused,
 )
-from portalbot.outcomes import Accepted, Duplicate, Outcome, Rejected
 
 MBI = re.compile(
     r"^[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d"
@@ -42,10 +57,16 @@ MBI = re.compile(
 )
 ICN = re.compile(r"\b(\d{13})\b")
 REASON = re.compile(r"Reason Code:\s*(?P<code>\w+)\s*Message:\s*(?P<text>.+?)(?:\s*Enter another|$)")
-FREQUENCY = {"original": "1", "replacement": "7", "void": "8"}
 MAX_DIAGNOSES = 8
 MAX_LINES = 6
 DOWN_TITLES = ("Planned Maintenance", "System Unavailable", "Bad gateway")
+REFUSALS = (
+    Refusal("revoked", AuthenticationError, "Keystone revoked the user ID; have the EDI help "
+            "desk restore it, then resume the payer"),
+    Refusal("Log on failed", AuthenticationError,
+            "Keystone refused the user ID, password, NPI or PTAN"),
+    Refusal("NPI/PTAN", AuthenticationError, "Keystone refused the user ID, password, NPI or PTAN"),
+)
 CLAIMS = "fixtures/claims/keystone.json"
 
 
@@ -78,11 +99,10 @@ def _mmddyyyy(value: object) -> str:
     return value.strftime("%m%d%Y") if value else ""  # type: ignore[attr-defined]
 
 
-class KeystoneAdapter(PortalAdapter):
+class KeystoneAdapter(PortalAdapter[KeystoneForm]):
     payer_id = "keystone"
     display_name = "Keystone Medicare Services"
     default_base_url = "https://portal.keystonemedicare.example"
-    form_model = KeystoneForm
     login_fields = ("npi", "ptan")
     max_sessions_per_account = 1
     min_interval_s = 0.0
@@ -97,26 +117,11 @@ class KeystoneAdapter(PortalAdapter):
 
     # --- mapping ------------------------------------------------------------------
     def to_form(self, claim: Claim, filing: Filing) -> KeystoneForm:
-        where = f"claim {claim.claim_id}"
-        member_id = claim.subscriber.member_id.replace("-", "").upper()
-        if not MBI.match(member_id):
-            raise ClaimError(
-                f"{where}: subscriber.member_id is not a Medicare Beneficiary Identifier "
-                "(11 characters, like 1EG4TE5MK73, from the Medicare card)",
-                payer_id=self.payer_id,
-            )
-        if len(claim.diagnoses) > MAX_DIAGNOSES:
-            raise ClaimError(
-                f"{where}: diagnoses: Keystone's claim entry takes at most {MAX_DIAGNOSES}",
-                payer_id=self.payer_id,
-            )
-        if len(claim.service_lines) > MAX_LINES:
-            raise ClaimError(
-                f"{where}: service_lines: Keystone takes at most {MAX_LINES}; split the claim",
-                payer_id=self.payer_id,
-            )
-        if any(p > MAX_DIAGNOSES for line in claim.service_lines for p in line.diagnosis_pointers):
-            raise ClaimError(f"{where}: a diagnosis pointer is past 8", payer_id=self.payer_id)
+        member_id = check_member_id(
+            claim, MBI, "a Medicare Beneficiary Identifier (11 characters, like 1EG4TE5MK73, "
+            "from the Medicare card)", claim.subscriber.member_id.replace("-", "").upper())
+        check_limits(claim, "Keystone", diagnoses=MAX_DIAGNOSES, lines=MAX_LINES,
+                     pointer_max=MAX_DIAGNOSES)
         return KeystoneForm(
             mbi=member_id,
             last_name=claim.patient.last_name.upper(),
@@ -125,7 +130,7 @@ class KeystoneAdapter(PortalAdapter):
             sex=claim.patient.sex,
             patient_control_no=filing.portal_key,
             rendering_npi=claim.rendering_provider.npi if claim.rendering_provider else "",
-            frequency=FREQUENCY[filing.frequency],
+            frequency=FREQUENCY_CODES[filing.frequency],
             original_icn=filing.original_claim_number or "",
             diagnoses=tuple(code.replace(".", "").upper() for code in claim.diagnoses),
             lines=tuple(
@@ -151,32 +156,20 @@ class KeystoneAdapter(PortalAdapter):
                 "Keystone's log-on page asks for the NPI and PTAN besides the user ID and "
                 "password, and the keyring has no NPI or PTAN for this account; store them "
                 "with `portalbot credentials set keystone`",
-                payer_id=self.payer_id, step="login",
             )
-        user_id = credentials.username
-        await self._goto(page, "/")
+        await navigate(page, self.url("/"), outages=())
         main = self._main(page)
-        await self._raise_if_down(main)
-        for text, value in (("User ID", user_id), ("Password", credentials.password),
+        await main.wait_for_load_state()
+        await raise_if_down(main, DOWN_TITLES)
+        for text, value in (("User ID", credentials.username), ("Password", credentials.password),
                             ("NPI", npi), ("PTAN", ptan)):
-            await (await cell_field(main, text, self.payer_id)).fill(value)
+            await (await cell_field(main, text)).fill(value)
         async with main.expect_navigation():
             await main.get_by_role("button", name="Log On").click()
-        await self._raise_if_down(main)
+        await raise_if_down(main, DOWN_TITLES)
         if await main.get_by_role("link", name="Log Off").count():
             return
-        text = await page_text(main)
-        if "revoked" in text:
-            raise AuthenticationError(
-                "Keystone revoked the user ID; have the EDI help desk restore it, then resume "
-                "the payer", payer_id=self.payer_id, step="login",
-            )
-        if "Log on failed" in text or "NPI/PTAN" in text:
-            raise AuthenticationError(
-                "Keystone refused the user ID, password, NPI or PTAN",
-                payer_id=self.payer_id, step="login",
-            )
-        raise AdapterError("no main menu after log-on", payer_id=self.payer_id, step="login")
+        raise sign_in_refused(await page_text(main), REFUSALS, "no main menu after log-on")
 
     async def is_signed_in(self, page: Page) -> bool:
         if not page.url.startswith(self.base_url):
@@ -189,19 +182,16 @@ class KeystoneAdapter(PortalAdapter):
     # --- the claim --------------------------------------------------------------------
     async def open_form(self, page: Page) -> None:
         main = self._main(page)
-        response = await main.goto(self.url("/claims/entry"))
-        await self._check_response(main, response.status if response else None, "open_form")
+        await navigate(main, self.url("/claims/entry"), sign_in="/logon", outages=DOWN_TITLES)
         if not await main.get_by_text("Part B Claim Entry", exact=True).count():
-            raise AdapterError("the claim entry page did not open", payer_id=self.payer_id,
-                               step="open_form")
+            raise AdapterError("the claim entry page did not open")
 
-    async def fill(self, page: Page, form: KeystoneForm) -> None:  # type: ignore[override]
+    async def fill(self, page: Page, form: KeystoneForm) -> None:
         main = self._main(page)
         if await main.get_by_text("Type the characters shown in the image").count():
             raise NeedsHumanError(
                 "Keystone put a CAPTCHA before submission; a person must submit this claim "
-                "(portalbot never guesses one)",
-                payer_id=self.payer_id, step="fill",
+                "(portalbot never guesses one)"
             )
         texts = {
             "Beneficiary MBI": form.mbi,
@@ -217,12 +207,10 @@ class KeystoneAdapter(PortalAdapter):
         # open_form always starts from an empty form: only boxes with a value are typed in.
         for text, value in texts.items():
             if value:
-                await (await cell_field(main, text, self.payer_id)).fill(value)
-        await (await cell_field(main, "Sex", self.payer_id)).select_option(form.sex)
-        await (await cell_field(main, "Claim Frequency", self.payer_id)).select_option(
-            form.frequency
-        )
-        grid = await Grid(main, "Ln", self.payer_id).read_header()
+                await (await cell_field(main, text)).fill(value)
+        await (await cell_field(main, "Sex")).select_option(form.sex)
+        await (await cell_field(main, "Claim Frequency")).select_option(form.frequency)
+        grid = await Grid(main, "Ln").read_header()
         for number, line in enumerate(form.lines, start=1):
             columns = {
                 "From (MMDDYYYY)": line.from_date,
@@ -254,29 +242,20 @@ class KeystoneAdapter(PortalAdapter):
         text = await page_text(main)
         title = await self._title(main)
         if title == "Claim Accepted":
-            found = ICN.search(text)
-            if not found:
-                raise SubmissionUncertain("the acceptance page shows no ICN",
-                                          payer_id=self.payer_id, step="read_outcome")
-            return Accepted(confirmation=found[1])
+            return Accepted(confirmation=await required(main, PAGE, "ICN", ICN, 1))
         if title == "Claim Rejected":
-            reason = REASON.search(text)
-            icn = ICN.search(text)
             return Rejected(
-                message=reason["text"].strip() if reason else "rejected",
-                reason_code=reason["code"] if reason else None,
-                reference=icn[1] if icn else None,
+                message=pick(text, REASON, "text") or "rejected",
+                reason_code=pick(text, REASON, "code") or None,
+                reference=pick(text, ICN, 1) or None,
             )
         if title == "Duplicate Claim":
-            icn = ICN.search(text)
-            return Duplicate(reference=icn[1] if icn else None)
+            return Duplicate(reference=pick(text, ICN, 1) or None)
         if "The following errors must be corrected" in text:
             problems = " ".join(await main.locator("ul li").all_inner_texts())
-            raise FormRefused(f"Keystone refused our form: {problems}",
-                               payer_id=self.payer_id, step="submit")
+            raise FormRefused(f"Keystone refused our form: {problems}", step="submit")
         raise SubmissionUncertain(
-            f"the page after submit is not one the adapter knows (title {title!r})",
-            payer_id=self.payer_id, step="read_outcome",
+            f"the page after submit is not one the adapter knows (title {title!r})"
         )
 
     # --- page plumbing ----------------------------------------------------------------------
@@ -284,29 +263,6 @@ class KeystoneAdapter(PortalAdapter):
         """The ``main`` frame; the page itself when the portal served no frameset (an error)."""
         return page.frame(name="main") or page.main_frame
 
-    async def _goto(self, page: Page, path: str) -> None:
-        response = await page.goto(self.url(path))
-        if response is not None and response.status >= 500:
-            raise PortalUnavailable(f"the portal answered HTTP {response.status}",
-                                    payer_id=self.payer_id, step=path)
-        main = self._main(page)
-        await main.wait_for_load_state()
-
-    async def _check_response(self, main: Frame, status: int | None, step: str) -> None:
-        if status is not None and status >= 500:
-            raise PortalUnavailable(f"the portal answered HTTP {status}",
-                                    payer_id=self.payer_id, step=step)
-        if "/logon" in main.url:
-            raise SessionExpired("Keystone timed the session out", payer_id=self.payer_id,
-                                 step=step)
-
     async def _title(self, main: Frame) -> str:
         titles = await main.locator("p", has_text=re.compile(r"\S")).first.all_inner_texts()
         return titles[0].strip() if titles else ""
-
-    async def _raise_if_down(self, main: Frame) -> None:
-        """Keystone's own outage pages, or a gateway's bare one (which has no title line)."""
-        text, title = await page_text(main), await self._title(main)
-        for down in DOWN_TITLES:
-            if caption(down).match(title) or text.startswith(down):
-                raise PortalUnavailable(down.lower(), payer_id=self.payer_id)

@@ -7,22 +7,29 @@ small async hooks. The base class owns the public steps the engine calls (``prep
 ``send`` is the one irreversible click and is never retried.
 
 Adapters raise only portalbot errors; Playwright's own exceptions are translated once, at
-the engine's boundary.
+the engine's boundary. An adapter never writes ``payer_id=`` or ``step=`` by hand: every
+portalbot error leaving one of its hooks is stamped with the payer and the hook's name
+(where the error did not name a step itself).
+
+The toolkit for writing one (navigation, reads, guards, the declarative labelled-form
+base) is ``portalbot.portal``.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata
+import inspect
 import pkgutil
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from portalbot.errors import AdapterError, ConfigError
+from portalbot.errors import AdapterError, ConfigError, PortalbotError
 from portalbot.outcomes import Outcome
 
 if TYPE_CHECKING:
@@ -75,13 +82,52 @@ class Case:
     reason_code: str | None = None
 
 
-class PortalAdapter(ABC):
-    """One payer portal. Subclasses declare ``payer_id`` and fill in the hooks."""
+FormT = TypeVar("FormT", bound=PortalForm)
+
+# The hooks whose errors the base class stamps with the payer and the step.
+_HOOKS = ("to_form", "login", "is_signed_in", "open_form", "fill", "submit", "read_outcome",
+          "find_submission", "check_status")
+
+
+def _stamp(error: PortalbotError, payer_id: str | None, step: str) -> None:
+    if error.payer_id is None:
+        error.payer_id = payer_id
+    if error.step is None:
+        error.step = step
+
+
+def _stamped(step: str, method: Callable[..., Any]) -> Callable[..., Any]:
+    if getattr(method, "__stamped__", False):
+        return method
+    if inspect.iscoroutinefunction(method):
+        @functools.wraps(method)
+        async def hook(self: PortalAdapter[Any], *args: Any, **kwargs: Any) -> Any:
+            try:
+                return await method(self, *args, **kwargs)
+            except PortalbotError as exc:
+                _stamp(exc, getattr(self, "payer_id", None), step)
+                raise
+    else:
+        @functools.wraps(method)
+        def hook(self: PortalAdapter[Any], *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, *args, **kwargs)
+            except PortalbotError as exc:
+                _stamp(exc, getattr(self, "payer_id", None), step)
+                raise
+    hook.__stamped__ = True  # type: ignore[attr-defined]
+    return hook
+
+
+class PortalAdapter(ABC, Generic[FormT]):
+    """One payer portal. Subclasses declare ``payer_id`` and fill in the hooks.
+
+    Generic in the portal's form type: ``to_form`` returns one, ``fill`` takes one.
+    """
 
     payer_id: ClassVar[str]
     display_name: ClassVar[str]
     default_base_url: ClassVar[str]
-    form_model: ClassVar[type[PortalForm]]
     max_sessions_per_account: ClassVar[int] = 1
     min_interval_s: ClassVar[float] = 0.0
     history_searchable: ClassVar[bool] = False
@@ -93,6 +139,12 @@ class PortalAdapter(ABC):
     # credentials set` asks for them and the keyring keeps them with the password.
     login_fields: ClassVar[tuple[str, ...]] = ()
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in _HOOKS:
+            if name in vars(cls) and callable(vars(cls)[name]):
+                setattr(cls, name, _stamped(name, vars(cls)[name]))
+
     def __init__(self, base_url: str | None = None):
         self.base_url = (base_url or self.default_base_url).rstrip("/")
 
@@ -101,7 +153,7 @@ class PortalAdapter(ABC):
 
     # --- the mapping (pure) -------------------------------------------------------
     @abstractmethod
-    def to_form(self, claim: Claim, filing: Filing) -> PortalForm:
+    def to_form(self, claim: Claim, filing: Filing) -> FormT:
         """The claim in the portal's own fields and formats; raises ClaimError if impossible."""
 
     # --- hooks ------------------------------------------------------------------------
@@ -118,7 +170,7 @@ class PortalAdapter(ABC):
         """Navigate to an empty claim form."""
 
     @abstractmethod
-    async def fill(self, page: Page, form: PortalForm) -> None:
+    async def fill(self, page: Page, form: FormT) -> None:
         """Fill the (fresh) form; safe to repeat after a retry."""
 
     @abstractmethod
@@ -131,11 +183,13 @@ class PortalAdapter(ABC):
 
     async def find_submission(self, page: Page, portal_key: str) -> Outcome | None:
         """Search the portal's claim history for the portal key; None when not found."""
-        raise AdapterError("this portal has no claim-history search", payer_id=self.payer_id)
+        raise AdapterError("this portal has no claim-history search", payer_id=self.payer_id,
+                           step="find_submission")
 
     async def check_status(self, page: Page, reference: str) -> Outcome:
         """What the portal says now about an earlier submission."""
-        raise AdapterError("this portal has no claim-status page", payer_id=self.payer_id)
+        raise AdapterError("this portal has no claim-status page", payer_id=self.payer_id,
+                           step="check_status")
 
     @classmethod
     def has_status_page(cls) -> bool:
@@ -143,7 +197,7 @@ class PortalAdapter(ABC):
         return cls.check_status is not PortalAdapter.check_status
 
     # --- the steps the engine calls -------------------------------------------------
-    async def prepare(self, page: Page, form: PortalForm) -> None:
+    async def prepare(self, page: Page, form: FormT) -> None:
         """Everything before the click. Retryable: it always starts from a fresh form."""
         await self.open_form(page)
         await self.fill(page, form)
@@ -161,7 +215,7 @@ class PortalAdapter(ABC):
 
 # --- registry -----------------------------------------------------------------------
 
-def _adapters_in_module(module: object) -> list[type[PortalAdapter]]:
+def _adapters_in_module(module: object) -> list[type[PortalAdapter[Any]]]:
     found = []
     for value in vars(module).values():
         if (
@@ -173,14 +227,14 @@ def _adapters_in_module(module: object) -> list[type[PortalAdapter]]:
     return found
 
 
-def discover_adapters() -> dict[str, type[PortalAdapter]]:
+def discover_adapters() -> dict[str, type[PortalAdapter[Any]]]:
     """Every adapter in the packaged ``payers`` and in ``portalbot.payers`` entry points.
 
     Modules whose name starts with ``_`` are vendor bases and are not registered.
     """
     import payers
 
-    registry: dict[str, type[PortalAdapter]] = {}
+    registry: dict[str, type[PortalAdapter[Any]]] = {}
     modules = [
         importlib.import_module(f"payers.{info.name}")
         for info in pkgutil.iter_modules(payers.__path__)
@@ -196,7 +250,7 @@ def discover_adapters() -> dict[str, type[PortalAdapter]]:
     return registry
 
 
-def adapter_for(payer_id: str) -> type[PortalAdapter]:
+def adapter_for(payer_id: str) -> type[PortalAdapter[Any]]:
     registry = discover_adapters()
     try:
         return registry[payer_id]

@@ -20,7 +20,7 @@ from playwright.async_api import Frame, Locator, Page
 from portalbot.errors import AdapterError
 
 _FILL_BY_LABEL = """
-(values) => {
+(root, values) => {
   const norm = (s) => (s || "").replace(/\\s+/g, " ").trim();
   const names = (el) => {
     const found = [];
@@ -36,7 +36,7 @@ _FILL_BY_LABEL = """
     return found;
   };
   const byName = new Map();
-  for (const el of document.querySelectorAll("input, select, textarea")) {
+  for (const el of root.querySelectorAll("input, select, textarea")) {
     for (const name of new Set(names(el))) {
       if (!byName.has(name)) byName.set(name, []);
       byName.get(name).push(el);
@@ -96,16 +96,22 @@ _WHY = {
 
 
 async def fill_by_label(
-    scope: Page | Frame, values: Mapping[str, str | bool], *, payer_id: str
+    scope: Page | Frame | Locator, values: Mapping[str, str | bool], *,
+    payer_id: str | None = None,
 ) -> None:
     """Fill text fields, choose list options (by value or visible text) and set
     checkboxes (True/False), each found by its exact label, in one round trip.
+
+    ``scope`` is the page, a frame, or one container (a fieldset, a table row, a
+    service-line group): only fields inside it count, so labels that repeat per group
+    ("Charge" in every line) are unique within their group.
 
     Raises AdapterError naming every label that went wrong (labels only, never values):
     a portal that dropped or renamed a field is drift, found at once instead of after a
     locator's timeout.
     """
-    problems: list[list[str]] = await scope.evaluate(_FILL_BY_LABEL, dict(values))
+    root = scope if isinstance(scope, Locator) else scope.locator("html")
+    problems: list[list[str]] = await root.evaluate(_FILL_BY_LABEL, dict(values))
     if problems:
         raise AdapterError(
             "; ".join(_WHY[kind].format(label) for kind, label in problems),
@@ -145,9 +151,9 @@ _TERMS = """
 """
 
 
-async def definition_list(scope: Page | Locator) -> dict[str, str]:
+async def definition_list(scope: Page | Frame | Locator) -> dict[str, str]:
     """Every term of the page's (or element's) definition lists and its first definition,
     as a person reads a summary page; one round trip."""
-    root: Any = scope.locator("body") if isinstance(scope, Page) else scope
+    root: Any = scope if isinstance(scope, Locator) else scope.locator("body")
     pairs: list[list[str]] = await root.evaluate(_TERMS)
     return {term: value for term, value in pairs}
