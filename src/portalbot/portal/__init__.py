@@ -8,7 +8,12 @@
   with ``required`` reads (missing → ``SubmissionUncertain``) and ``optional`` ones (never
   fail), the limit guards ``check_member_id`` / ``check_limits`` (``ClaimError`` naming
   the field), ``FREQUENCY_CODES``, and ``fill_by_label`` / ``table_rows`` /
-  ``definition_list``, scoped to the page, a frame or one container.
+  ``definition_list``, scoped to the page, a frame or one container;
+- the declarative "labelled form" shape (``portalbot.portal.labelled``): ``SignIn``,
+  ``ClaimForm``, the field map (``Box``, ``key``, ``tick``, ``Each`` and the formats, in
+  ``portalbot.portal.fields``), the outcome recognisers (``When``, ``Read``,
+  ``OnAccepted`` … ``OnDraft``, in ``portalbot.portal.recognise``), ``HistorySearch``
+  and the base class ``LabelledFormAdapter`` that runs them.
 """
 
 from portalbot.adapters import Case, Credentials, Filing, PortalAdapter, PortalForm
@@ -25,6 +30,28 @@ from portalbot.errors import (
 )
 from portalbot.outcomes import Accepted, Denied, Duplicate, Outcome, Paid, Pending, Rejected
 from portalbot.pagekit import definition_list, fill_by_label, table_rows
+from portalbot.portal.fields import (
+    Box,
+    Each,
+    FieldMap,
+    Row,
+    date_as,
+    digits,
+    first,
+    frequency,
+    iso,
+    joined,
+    key,
+    letters,
+    mdy,
+    mmddyyyy,
+    money,
+    no_dot,
+    plain,
+    tick,
+    unless_self,
+    upper,
+)
 from portalbot.portal.kit import (
     FREQUENCY_CODES,
     OUTAGE_TITLES,
@@ -51,6 +78,25 @@ from portalbot.portal.kit import (
     text,
     visible_text,
 )
+from portalbot.portal.labelled import (
+    ClaimForm,
+    HistorySearch,
+    LabelledForm,
+    LabelledFormAdapter,
+    SignIn,
+    StatusPage,
+)
+from portalbot.portal.recognise import (
+    OnAccepted,
+    OnDraft,
+    OnDuplicate,
+    OnPending,
+    OnRefused,
+    OnRejected,
+    Read,
+    Recogniser,
+    When,
+)
 
 __all__ = [
     "FREQUENCY_CODES",
@@ -59,16 +105,29 @@ __all__ = [
     "Accepted",
     "AdapterError",
     "AuthenticationError",
+    "Box",
     "Case",
     "Claim",
     "ClaimError",
+    "ClaimForm",
     "Container",
     "Credentials",
     "Denied",
     "Duplicate",
+    "Each",
+    "FieldMap",
     "Filing",
     "FormRefused",
+    "HistorySearch",
+    "LabelledForm",
+    "LabelledFormAdapter",
     "NeedsHumanError",
+    "OnAccepted",
+    "OnDraft",
+    "OnDuplicate",
+    "OnPending",
+    "OnRefused",
+    "OnRejected",
     "Outcome",
     "Paid",
     "Pending",
@@ -76,23 +135,42 @@ __all__ = [
     "PortalAdapter",
     "PortalForm",
     "PortalUnavailable",
+    "Read",
+    "Recogniser",
     "Refusal",
     "Rejected",
+    "Row",
     "Scope",
     "SessionExpired",
+    "SignIn",
+    "StatusPage",
     "SubmissionUncertain",
+    "When",
     "alert",
     "check_limits",
     "check_member_id",
+    "date_as",
     "definition_list",
+    "digits",
     "fill_by_label",
+    "first",
+    "frequency",
     "frequency_code",
     "heading",
+    "iso",
     "items",
+    "joined",
+    "key",
+    "letters",
+    "mdy",
+    "mmddyyyy",
+    "money",
     "navigate",
+    "no_dot",
     "optional",
     "page_text",
     "pick",
+    "plain",
     "raise_if_down",
     "required",
     "sign_in_refused",
@@ -100,5 +178,8 @@ __all__ = [
     "table_rows",
     "term",
     "text",
+    "tick",
+    "unless_self",
+    "upper",
     "visible_text",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Frame, Locator, Page
@@ -81,9 +82,10 @@ class Place:
     def locate(self, scope: Container) -> Locator:
         root: Container = self.inside.locate(scope) if self.inside else scope
         if self.role:
+            role: Any = self.role
             if self.level is not None:
-                return root.get_by_role(self.role, name=self.name, level=self.level)  # type: ignore[arg-type]
-            return root.get_by_role(self.role, name=self.name, exact=self.name is not None)  # type: ignore[arg-type]
+                return root.get_by_role(role, name=self.name, level=self.level)
+            return root.get_by_role(role, name=self.name, exact=self.name is not None)
         if self.text:
             return root.get_by_text(self.text)
         return root.locator("body") if not isinstance(root, Locator) else root

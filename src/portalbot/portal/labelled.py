@@ -1,0 +1,251 @@
+"""The "labelled form" portal shape, run from declarations.
+
+Most portals are a sign-in page, one claim form whose fields carry labels, a page after
+the click, and perhaps a claim-history table. An adapter for one declares:
+
+- ``sign_in``: ``SignIn(path, fields={label: credential}, button, signed_in, refusals)``;
+- ``claim_form``: ``ClaimForm(path, ready, submit)``;
+- ``fields``: the field map, once (``portalbot.portal.fields``); the form model, the
+  mapping and the fill all come from it, and the portal key's box is found there;
+- ``member_id``: the member-ID pattern and how to describe it in a ``ClaimError``;
+- ``outcomes``: the recognisers, in order (``portalbot.portal.recognise``);
+- ``history``: ``HistorySearch(path, table, key_column, number_column)``, or None;
+- ``status_page``: ``StatusPage(path, status, meanings, …)`` for later verdicts, or None.
+
+Everything else is a procedural hook, overridden as usual: ``check(claim, filing)`` for a
+rule no declaration covers, ``after_fill(page, form)`` for an autocomplete or a wizard
+step, ``check_status`` for a status page, or any of the ``PortalAdapter`` hooks.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote
+
+from portalbot.adapters import Credentials, Filing, PortalAdapter, PortalForm
+from portalbot.claims import Claim
+from portalbot.errors import AdapterError
+from portalbot.outcomes import Accepted, Denied, Outcome, Paid, Pending, Rejected
+from portalbot.pagekit import definition_list, fill_by_label, table_rows
+from portalbot.portal import fields as fieldmap
+from portalbot.portal.kit import (
+    Place,
+    Refusal,
+    alert,
+    check_limits,
+    check_member_id,
+    heading,
+    navigate,
+    raise_if_down,
+    sign_in_refused,
+)
+from portalbot.portal.recognise import Recogniser, recognise
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
+
+
+class LabelledForm(PortalForm):
+    """The base of every declared form model; its fields come from the field map."""
+
+    if TYPE_CHECKING:
+        def __getattr__(self, name: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """The sign-in page: its path, its button, what a signed-in page shows, what each
+    refusal text means. ``fields``: label → ``"username"``, ``"password"`` or a
+    ``login_fields`` name; ``refusal_at``: where the refusal is written."""
+
+    path: str
+    button: str
+    signed_in: Place
+    refusals: tuple[Refusal, ...] = ()
+    fields: dict[str, str] = field(
+        default_factory=lambda: {"Username": "username", "Password": "password"})
+    refusal_at: Place = field(default_factory=alert)
+
+
+@dataclass(frozen=True)
+class ClaimForm:
+    path: str
+    ready: Place
+    submit: str
+
+
+@dataclass(frozen=True)
+class HistorySearch:
+    """A claim-history search answered at one address: ``path`` with ``{key}``, a results
+    table (by accessible name), the column holding the portal key and the claim's number,
+    and which statuses mean what (others: not this claim's final word, keep looking)."""
+
+    path: str
+    table: str
+    key_column: str
+    number_column: str
+    status_column: str = "Status"
+    accepted: tuple[str, ...] = ("Accepted",)
+    rejected: tuple[str, ...] = ("Rejected",)
+    pending: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StatusPage:
+    """A claim's own page (``path`` with ``{reference}``), read as a summary of terms:
+    which term holds the status and what each status means (``accepted``, ``paid``,
+    ``denied``, ``rejected``, ``pending``), which term must repeat the reference asked
+    about, and where the reason (``"CODE: text"`` unless ``code`` names its own term), the
+    paid amount and the payer's claim number are shown."""
+
+    path: str
+    status: str = "Status"
+    meanings: dict[str, str] = field(default_factory=lambda: {
+        "Accepted": "accepted", "Paid": "paid", "Denied": "denied", "Rejected": "rejected",
+        "Received": "pending"})
+    reference: str | None = None
+    reason: str | None = None
+    code: str | None = None
+    amount: str | None = None
+    payer_claim_number: str | None = None
+
+    def read(self, summary: dict[str, str], asked: str) -> Outcome:
+        if self.reference and summary.get(self.reference) != asked:
+            raise AdapterError("the claim page shows another claim", step="check_status")
+        shown = summary.get(self.status, "")
+        meaning = self.meanings.get(shown)
+        present = {k: v for k, v in summary.items() if v not in ("", "—")}
+        reason = present.get(self.reason or "", "")
+        code = present.get(self.code) if self.code else None
+        if self.code is None and ":" in reason:
+            code, _, reason = (part.strip() for part in reason.partition(":"))
+        number = present.get(self.payer_claim_number or "")
+        if meaning == "accepted":
+            return Accepted(confirmation=asked, payer_claim_number=number)
+        if meaning == "paid":
+            return Paid(amount=Decimal(present.get(self.amount or "", "0")))
+        if meaning == "denied":
+            return Denied(reason or shown, reason_code=code or None)
+        if meaning == "rejected":
+            return Rejected(reason or shown, reason_code=code or None, reference=None)
+        if meaning == "pending":
+            return Pending(reference=asked)
+        raise AdapterError(f"unknown claim status {shown!r}", step="check_status")
+
+
+class LabelledFormAdapter(PortalAdapter[LabelledForm]):
+    sign_in: ClassVar[SignIn]
+    claim_form: ClassVar[ClaimForm]
+    fields: ClassVar[fieldmap.FieldMap]
+    member_id: ClassVar[tuple[re.Pattern[str], str] | None] = None
+    outcomes: ClassVar[tuple[Recogniser, ...]]
+    history: ClassVar[HistorySearch | None] = None
+    status_page: ClassVar[StatusPage | None] = None
+    form_type: ClassVar[type[LabelledForm]]
+    portal_key_field: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "fields" in vars(cls):
+            name = cls.__name__.removesuffix("Adapter") + "Form"
+            cls.form_type = fieldmap.form_model(name, cls.fields, base=LabelledForm)
+            cls.portal_key_field = fieldmap.portal_key_name(cls.fields)
+        if "history" in vars(cls) and "history_searchable" not in vars(cls):
+            cls.history_searchable = cls.history is not None
+
+    @classmethod
+    def has_status_page(cls) -> bool:
+        own = cls.check_status is not LabelledFormAdapter.check_status
+        return cls.check_status is not PortalAdapter.check_status and (
+            own or cls.status_page is not None)
+
+    # --- the mapping ------------------------------------------------------------------
+    def check(self, claim: Claim, filing: Filing) -> None:
+        """A rule of this portal no declaration covers; raise ClaimError naming the field."""
+
+    def to_form(self, claim: Claim, filing: Filing) -> LabelledForm:
+        if self.member_id is not None:
+            check_member_id(claim, *self.member_id)
+        limits = {each.source: each.most for each in self.fields
+                  if isinstance(each, fieldmap.Each)}
+        check_limits(claim, self.display_name, diagnoses=limits.get("diagnoses"),
+                     lines=limits.get("service_lines"))
+        self.check(claim, filing)
+        return self.form_type.model_validate(fieldmap.values(self.fields, claim, filing))
+
+    # --- sign-in ----------------------------------------------------------------------
+    async def login(self, page: Page, credentials: Credentials) -> None:
+        spec = self.sign_in
+        await navigate(page, self.url(spec.path))
+        given = {"username": credentials.username, "password": credentials.password,
+                 **credentials.fields}
+        await fill_by_label(page, {label: given.get(what, "") for label, what in
+                                   spec.fields.items()})
+        await page.get_by_role("button", name=spec.button).click()
+        await page.wait_for_load_state()
+        await raise_if_down(page)
+        if await spec.signed_in.locate(page).count():
+            return
+        raise sign_in_refused(await spec.refusal_at.read(page), spec.refusals,
+                              "no signed-in page after sign-in")
+
+    async def is_signed_in(self, page: Page) -> bool:
+        if not page.url.startswith(self.base_url) or self.sign_in.path in page.url:
+            return False
+        return await self.sign_in.signed_in.locate(page).count() > 0
+
+    # --- the claim ----------------------------------------------------------------------
+    async def open_form(self, page: Page) -> None:
+        await navigate(page, self.url(self.claim_form.path), sign_in=self.sign_in.path)
+        await self.claim_form.ready.locate(page).wait_for()
+
+    async def fill(self, page: Page, form: LabelledForm) -> None:
+        for part in fieldmap.labels(self.fields, form):
+            scope = page if part.within is None else page.get_by_role("group", name=part.within)
+            if part.labels:
+                await fill_by_label(scope, part.labels)
+        await self.after_fill(page, form)
+
+    async def after_fill(self, page: Page, form: LabelledForm) -> None:
+        """What the field map cannot say (an autocomplete, a confirmation box)."""
+
+    async def submit(self, page: Page) -> None:
+        await page.get_by_role("button", name=self.claim_form.submit).click()
+
+    async def read_outcome(self, page: Page) -> Outcome:
+        await page.wait_for_load_state()
+        return await recognise(page, self.outcomes, unknown=heading())
+
+    # --- after the fact -----------------------------------------------------------------
+    async def check_status(self, page: Page, reference: str) -> Outcome:
+        spec = self.status_page
+        if spec is None:
+            return await super().check_status(page, reference)
+        await navigate(page, self.url(spec.path.format(reference=quote(reference))),
+                       sign_in=self.sign_in.path)
+        return spec.read(await definition_list(page), reference)
+
+    async def find_submission(self, page: Page, portal_key: str) -> Outcome | None:
+        spec = self.history
+        if spec is None:
+            return await super().find_submission(page, portal_key)
+        await navigate(page, self.url(spec.path.format(key=quote(portal_key))),
+                       sign_in=self.sign_in.path)
+        table = page.get_by_role("table", name=spec.table)
+        if not await table.count():
+            return None
+        for cells in await table_rows(table):
+            if cells.get(spec.key_column) != portal_key:
+                continue
+            status, number = cells.get(spec.status_column, ""), cells.get(spec.number_column, "")
+            if status in spec.accepted:
+                return Accepted(confirmation=number)
+            if status in spec.rejected:
+                return Rejected(message="rejected (found in the portal's claim history)",
+                                reference=number)
+            if status in spec.pending:
+                return Pending(reference=number)
+        return None

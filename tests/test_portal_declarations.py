@@ -1,0 +1,268 @@
+"""portalbot.portal: one test per declaration kind, against small static pages in real
+headless Chromium — the field map's formats and repeating groups, each outcome
+recogniser, required and optional reads, navigation and the base class's error stamps."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import ClassVar
+
+import pytest
+from playwright.async_api import Page, Route, async_playwright
+
+from portalbot import portal as pb
+from portalbot.browser import launch
+from portalbot.claims import Claim, ClaimBatchFile
+from portalbot.config import BrowserSettings
+from portalbot.portal import Box, Each, Read, When
+from portalbot.portal.fields import labels
+from portalbot.portal.recognise import recognise
+
+pytestmark = pytest.mark.browser
+
+PORTAL = "http://portal.test"
+
+
+class ToyAdapter(pb.LabelledFormAdapter):
+    """A toy payer declared only here: a labelled form with per-line fieldsets."""
+
+    payer_id = "toy"
+    display_name = "Toy Health"
+    default_base_url = PORTAL
+    sign_in = pb.SignIn("/login", "Sign in", pb.Place(role="button", name="Sign out"), (
+        pb.Refusal("locked", pb.AuthenticationError, "the toy portal locked the account"),
+    ))
+    claim_form = pb.ClaimForm("/claims/new", pb.heading("New claim"), "Submit")
+    member_id = (re.compile(r"^ACM\d{9}$"), "a toy member ID (ACM and 9 digits)")
+    fields = (
+        Box("birth_date", "Date of birth", "patient.birth_date", pb.mdy),
+        Box("tax_id", "Tax ID", "billing_provider.tax_id", pb.digits, r"^\d{9}$"),
+        Box("insured_last_name", "Insured last name", pb.unless_self("subscriber.last_name")),
+        Box("frequency", "Frequency", "filing.frequency", pb.frequency),
+        pb.key("account", "Account number"),
+        pb.tick("Signature on file"),
+        Each("diagnoses", "diagnoses", (Box("", "Diagnosis {letter}", pb.no_dot),), most=4),
+        Each("lines", "service_lines", (
+            Box("charge", "Charge", "charge", pb.money),
+            Box("pointers", "Pointers", "diagnosis_pointers", pb.joined(",")),
+            Box("letters", "Letters", "diagnosis_pointers", pb.letters),
+        ), most=2, least=1, within="Line {n}"),
+    )
+    outcomes: ClassVar[tuple[pb.Recogniser, ...]] = ()
+
+
+def _claim(batch: ClaimBatchFile, lines: int = 2) -> Claim:
+    claim = next(c.claim for c in batch.claims if len(c.claim.diagnoses) >= 2)
+    line = claim.service_lines[0].model_copy(update={"diagnosis_pointers": [1, 2]})
+    return claim.model_copy(update={"service_lines": [line] * lines,
+                                    "diagnoses": claim.diagnoses[:2]})
+
+
+@pytest.fixture
+async def page() -> AsyncIterator[Page]:
+    async with async_playwright() as playwright:
+        browser = await launch(playwright, BrowserSettings())
+        page = await browser.new_page()
+        page.set_default_timeout(3_000)
+        yield page
+        await browser.close()
+
+
+# --- the field map ---------------------------------------------------------------------
+
+def test_field_map_formats_give_the_portals_own_values(demo_batch: ClaimBatchFile) -> None:
+    claim = _claim(demo_batch)
+    form = ToyAdapter().to_form(claim, pb.Filing("PBKEY1", "replacement", "ORIG-1"))
+
+    assert form.birth_date == claim.patient.birth_date.strftime("%m/%d/%Y")
+    assert form.tax_id == claim.billing_provider.tax_id.replace("-", "")
+    assert form.frequency == "7"
+    assert form.account == "PBKEY1" and ToyAdapter.portal_key_field == "account"
+    self_insured = claim.subscriber.relationship == "self"
+    assert (form.insured_last_name == "") is self_insured or not claim.subscriber.last_name
+    assert form.diagnoses == tuple(d.replace(".", "") for d in claim.diagnoses)
+    assert form.lines[0].charge == f"{claim.service_lines[0].charge:.2f}"
+    assert (form.lines[0].pointers, form.lines[0].letters) == ("1,2", "AB")
+    assert "accept" not in form.model_dump()  # ticks are constants, not claim data
+
+
+def test_limits_and_the_member_id_are_claim_errors_naming_the_field(
+    demo_batch: ClaimBatchFile,
+) -> None:
+    claim = _claim(demo_batch)
+    with pytest.raises(pb.ClaimError, match="service_lines: Toy Health takes at most 2 lines") \
+            as caught:
+        ToyAdapter().to_form(_claim(demo_batch, lines=3), pb.Filing("K"))
+    assert caught.value.payer_id == "toy" and caught.value.step == "to_form"
+    odd = claim.model_copy(update={"subscriber": claim.subscriber.model_copy(
+        update={"member_id": "XYZ12"})})
+    with pytest.raises(pb.ClaimError, match=r"subscriber\.member_id is not a toy member ID") as bad:
+        ToyAdapter().to_form(odd, pb.Filing("K"))
+    assert "XYZ12" not in str(bad.value)
+
+
+GROUPS = """
+<h1>New claim</h1>
+<label>Date of birth <input name=dob></label><label>Tax ID <input name=tax></label>
+<label>Insured last name <input name=ins></label>
+<label for=freq>Frequency</label><select id=freq><option>1</option><option>7</option></select>
+<label>Account number <input name=acct></label>
+<label><input type=checkbox name=sig> Signature on file</label>
+<label>Diagnosis A <input name=dxa></label><label>Diagnosis B <input name=dxb></label>
+<label>Diagnosis C <input name=dxc></label>
+<fieldset><legend>Line 1</legend><label>Charge <input name=c1></label>
+  <label>Pointers <input name=p1></label><label>Letters <input name=l1></label></fieldset>
+<fieldset><legend>Line 2</legend><label>Charge <input name=c2></label>
+  <label>Pointers <input name=p2></label><label>Letters <input name=l2></label></fieldset>
+"""
+
+
+async def test_repeating_groups_fill_per_letter_and_per_container(
+    page: Page, demo_batch: ClaimBatchFile
+) -> None:
+    claim = _claim(demo_batch)
+    adapter = ToyAdapter()
+    form = adapter.to_form(claim, pb.Filing("PBKEY1"))
+    parts = list(labels(adapter.fields, form))
+    assert [p.within for p in parts] == [None, "Line 1", "Line 2"]
+    assert "Diagnosis A" in parts[0].labels and parts[1].labels["Charge"] == form.lines[0].charge
+
+    await page.set_content(GROUPS)
+    await adapter.fill(page, form)  # "Charge" is on the page twice, once per fieldset
+
+    assert await page.input_value("[name=dxa]") == form.diagnoses[0]
+    assert await page.input_value("[name=c1]") == form.lines[0].charge
+    assert await page.input_value("[name=c2]") == form.lines[1].charge
+    assert await page.input_value("[name=acct]") == "PBKEY1"
+    assert await page.is_checked("[name=sig]")
+    assert await page.input_value("[name=dxc]") == ""  # an empty box is left alone
+
+
+async def test_a_missing_field_is_drift_stamped_with_payer_and_step(
+    page: Page, demo_batch: ClaimBatchFile
+) -> None:
+    adapter = ToyAdapter()
+    form = adapter.to_form(_claim(demo_batch), pb.Filing("PBKEY1"))
+    await page.set_content(GROUPS.replace("Tax ID", "Employer number"))
+    with pytest.raises(pb.AdapterError, match="no field labelled 'Tax ID'") as caught:
+        await adapter.fill(page, form)
+    assert (caught.value.payer_id, caught.value.step) == ("toy", "fill")
+
+
+# --- outcome recognisers ---------------------------------------------------------------------
+
+CONFIRMATION = r"^TOY-\d{4}$"
+RECOGNISERS: tuple[pb.Recogniser, ...] = (
+    pb.OnAccepted(When(pb.heading(), is_="Claim submitted"),
+                  Read(pb.term("Confirmation number"), CONFIRMATION),
+                  payer_claim_number=Read(pb.term("Payer claim number"))),
+    pb.OnPending(When(pb.heading(), is_="Claim received"),
+                 Read(pb.PAGE, r"reference (\d+)", 1)),
+    pb.OnRejected(When(pb.alert(), matches=r"rejected: (?P<code>R\d+) (?P<text>.+)"),
+                  message="text", reason_code="code",
+                  reference=Read(pb.text("Reference"), r"TOY-\d{4}")),
+    pb.OnDuplicate(When(pb.alert(), matches=r"duplicate of (?P<ref>TOY-\d{4})"), "ref"),
+    pb.OnRefused(When(pb.alert(), has="please correct"), Read(pb.items(pb.alert()))),
+    pb.OnDraft(When(pb.status(), has="saved as draft"), "a draft, not a claim"),
+)
+
+
+@pytest.mark.parametrize(("html", "expected"), [
+    ("<h1>Claim submitted</h1><dl><dt>Confirmation number</dt><dd>TOY-0001</dd></dl>",
+     pb.Accepted("TOY-0001")),
+    ("<h1>Claim submitted</h1><dl><dt>Confirmation number</dt><dd>TOY-0001</dd>"
+     "<dt>Payer claim number</dt><dd>P9</dd></dl>", pb.Accepted("TOY-0001", "P9")),
+    ("<h1>Claim received</h1><p>Thank you: reference 4711</p>", pb.Pending("4711")),
+    ("<div role=alert>Claim rejected: R02 Coverage ended</div><p>Reference TOY-0042</p>",
+     pb.Rejected("Coverage ended", "R02", "TOY-0042")),
+    ("<div role=alert>Claim rejected: R01 Member unknown</div>",  # optional reference
+     pb.Rejected("Member unknown", "R01", None)),
+    ("<div role=alert>This is a duplicate of TOY-0007</div>", pb.Duplicate("TOY-0007")),
+])
+async def test_each_recogniser_reads_its_outcome(
+    page: Page, html: str, expected: pb.Outcome
+) -> None:
+    await page.set_content(html)
+    assert await recognise(page, RECOGNISERS, unknown=pb.heading()) == expected
+
+
+@pytest.mark.parametrize(("html", "problem"), [
+    ("<div role=alert>Please correct: <ul><li>Member ID: required</li></ul></div>",
+     "the portal refused our form: Member ID: required"),
+    ("<div role=status>Your claim was saved as draft.</div>", "a draft, not a claim"),
+])
+async def test_refused_and_draft_pages_are_form_refused(
+    page: Page, html: str, problem: str
+) -> None:
+    await page.set_content(html)
+    with pytest.raises(pb.FormRefused) as caught:
+        await recognise(page, RECOGNISERS)
+    assert caught.value.message == problem and caught.value.step == "submit"
+
+
+@pytest.mark.parametrize("html", [
+    "<h1>Claim submitted</h1><p>Thank you</p>",  # the required confirmation is missing
+    "<h1>Claim submitted</h1><dl><dt>Confirmation number</dt><dd>12</dd></dl>",  # malformed
+    "<h1>Claim received</h1>",
+    "<h1>Something else</h1>",  # a page nobody declared
+])
+async def test_a_missing_required_read_or_an_unknown_page_is_uncertain(
+    page: Page, html: str
+) -> None:
+    await page.set_content(html)
+    with pytest.raises(pb.SubmissionUncertain):
+        await recognise(page, RECOGNISERS, unknown=pb.heading())
+
+
+# --- reads -----------------------------------------------------------------------------------
+
+async def test_required_reads_fail_and_optional_reads_never_do(page: Page) -> None:
+    await page.set_content("<h1> Claim   submitted </h1><p>Ref TOY-0001</p>")
+    assert await pb.required(page, pb.heading(), "heading") == "Claim submitted"
+    assert await pb.required(page, pb.PAGE, "reference", r"TOY-\d+") == "TOY-0001"
+    assert await pb.optional(page, pb.alert()) is None
+    assert await pb.optional(page, pb.PAGE, r"ICN (\d+)", 1) is None
+    with pytest.raises(pb.SubmissionUncertain, match="the page shows no confirmation number"):
+        await pb.required(page, pb.term("Confirmation number"), "confirmation number")
+    await page.close()
+    assert await pb.optional(page, pb.heading()) is None  # even a closed page
+
+
+# --- navigation --------------------------------------------------------------------------------
+
+async def test_navigation_tells_outage_and_a_bounced_sign_in(page: Page) -> None:
+    async def answer(route: Route) -> None:
+        url = route.request.url
+        if url.endswith("/down"):
+            await route.fulfill(status=503, body="<h1>Service temporarily unavailable</h1>")
+        elif url.endswith("/maintenance"):
+            await route.fulfill(status=200, body="<h1>Scheduled maintenance</h1>",
+                                content_type="text/html")
+        elif url.endswith("/claims/new"):
+            # the portal shows its sign-in page at the sign-in address instead of the form
+            await route.fulfill(status=200, content_type="text/html", body=(
+                "<script>history.replaceState(null, '', '/login')</script><h1>Sign in</h1>"))
+        else:
+            await route.fulfill(status=200, body="<h1>Sign in</h1>", content_type="text/html")
+
+    await page.route(f"{PORTAL}/**", answer)
+    with pytest.raises(pb.PortalUnavailable, match="HTTP 503"):
+        await pb.navigate(page, f"{PORTAL}/down")
+    with pytest.raises(pb.PortalUnavailable, match="scheduled maintenance"):
+        await pb.navigate(page, f"{PORTAL}/maintenance")
+    with pytest.raises(pb.SessionExpired):
+        await pb.navigate(page, f"{PORTAL}/claims/new", sign_in="/login")
+    await pb.navigate(page, f"{PORTAL}/login", sign_in="/login")  # asked for: fine
+
+
+async def test_sign_in_refusals_mean_what_they_declare(page: Page) -> None:
+    async def answer(route: Route) -> None:
+        body = ("<label>Username <input></label><label>Password <input type=password>"
+                "</label><button>Sign in</button><div role=alert>Account locked</div>")
+        await route.fulfill(status=200, body=body, content_type="text/html")
+
+    await page.route(f"{PORTAL}/**", answer)
+    with pytest.raises(pb.AuthenticationError, match="locked the account") as caught:
+        await ToyAdapter().login(page, pb.Credentials("user", "secret"))
+    assert (caught.value.payer_id, caught.value.step) == ("toy", "login")
