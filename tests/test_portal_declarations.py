@@ -100,6 +100,11 @@ def test_limits_and_the_member_id_are_claim_errors_naming_the_field(
     with pytest.raises(pb.ClaimError, match=r"subscriber\.member_id is not a toy member ID") as bad:
         ToyAdapter().to_form(odd, pb.Filing("K"))
     assert "XYZ12" not in str(bad.value)
+    short = claim.model_copy(update={"billing_provider": claim.billing_provider.model_copy(
+        update={"tax_id": "12-34"})})
+    with pytest.raises(pb.ClaimError, match="tax_id: not in the form Toy Health accepts") as fmt:
+        ToyAdapter().to_form(short, pb.Filing("K"))
+    assert "1234" not in str(fmt.value)
 
 
 GROUPS = """

@@ -25,9 +25,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
+from pydantic import ValidationError
+
 from portalbot.adapters import Credentials, Filing, PortalAdapter, PortalForm
 from portalbot.claims import Claim
-from portalbot.errors import AdapterError
+from portalbot.errors import AdapterError, ClaimError
 from portalbot.outcomes import Accepted, Denied, Outcome, Paid, Pending, Rejected
 from portalbot.pagekit import definition_list, fill_by_label, table_rows
 from portalbot.portal import fields as fieldmap
@@ -174,7 +176,12 @@ class LabelledFormAdapter(PortalAdapter[LabelledForm]):
         check_limits(claim, self.display_name, diagnoses=limits.get("diagnoses"),
                      lines=limits.get("service_lines"))
         self.check(claim, filing)
-        return self.form_type.model_validate(fieldmap.values(self.fields, claim, filing))
+        try:
+            return self.form_type.model_validate(fieldmap.values(self.fields, claim, filing))
+        except ValidationError as exc:  # a value our mapping gave that the portal cannot take
+            where = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors())
+            raise ClaimError(f"claim {claim.claim_id}: {where}: not in the form "
+                             f"{self.display_name} accepts") from None
 
     # --- sign-in ----------------------------------------------------------------------
     async def login(self, page: Page, credentials: Credentials) -> None:
