@@ -18,251 +18,123 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
-from playwright.async_api import Dialog, Frame, Page
-from pydantic import Field
+from playwright.async_api import Dialog, Page
 
-from payers._legacy import Grid, cell_field
-from portalbot.portal import (
-    FREQUENCY_CODES,
-    PAGE,
-    Accepted,
-    AdapterError,
-    AuthenticationError,
-    Case,
-    Claim,
-    Credentials,
-    Duplicate,
-    Filing,
-    FormRefused,
-    NeedsHumanError,
-    Outcome,
-    PortalAdapter,
-    PortalForm,
-    Refusal,
-    Rejected,
-    SubmissionUncertain,
-    check_limits,
-    check_member_id,
-    navigate,
-    page_text,
-    pick,
-    raise_if_down,
-    required,
-    sign_in_refused,
-)
+from portalbot import portal as pb
+from portalbot.portal import Box, Each, Read, When
 
 MBI = re.compile(
     r"^[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d"
     r"[AC-HJKMNP-RT-Y]{2}\d{2}$"
 )
-ICN = re.compile(r"\b(\d{13})\b")
-REASON = re.compile(r"Reason Code:\s*(?P<code>\w+)\s*Message:\s*(?P<text>.+?)(?:\s*Enter another|$)")
+ICN = r"\b(\d{13})\b"
+REASON = r"Reason Code:\s*(?P<code>\w+)\s*Message:\s*(?P<text>.+?)(?:\s*Enter another|$)"
 MAX_DIAGNOSES = 8
-MAX_LINES = 6
-DOWN_TITLES = ("Planned Maintenance", "System Unavailable", "Bad gateway")
-REFUSALS = (
-    Refusal("revoked", AuthenticationError, "Keystone revoked the user ID; have the EDI help "
-            "desk restore it, then resume the payer"),
-    Refusal("Log on failed", AuthenticationError,
-            "Keystone refused the user ID, password, NPI or PTAN"),
-    Refusal("NPI/PTAN", AuthenticationError, "Keystone refused the user ID, password, NPI or PTAN"),
-)
+TITLE = pb.Place(css="p")  # the first line of text on Keystone's pages
 CLAIMS = "fixtures/claims/keystone.json"
+REFUSED = "Keystone refused the user ID, password, NPI or PTAN"
 
 
-class KeystoneLine(PortalForm):
-    from_date: str = Field(pattern=r"^\d{8}$")
-    to_date: str = Field(pattern=r"^\d{8}$")
-    pos: str
-    hcpcs: str
-    modifier: str
-    units: str
-    charges: str
-    pointers: str = Field(pattern=r"^[1-8]{1,4}$")
+def _mbi(value: str) -> str:
+    return value.replace("-", "").upper()
 
 
-class KeystoneForm(PortalForm):
-    mbi: str = Field(pattern=MBI.pattern)
-    last_name: str
-    first_name: str
-    birth_date: str = Field(pattern=r"^\d{8}$")
-    sex: str
-    patient_control_no: str = Field(pattern=r"^[A-Z0-9]{1,14}$")
-    rendering_npi: str
-    frequency: str
-    original_icn: str
-    diagnoses: tuple[str, ...] = Field(min_length=1, max_length=MAX_DIAGNOSES)
-    lines: tuple[KeystoneLine, ...] = Field(min_length=1, max_length=MAX_LINES)
-
-
-def _mmddyyyy(value: object) -> str:
-    return value.strftime("%m%d%Y") if value else ""  # type: ignore[attr-defined]
-
-
-class KeystoneAdapter(PortalAdapter[KeystoneForm]):
+class KeystoneAdapter(pb.TableFormAdapter):
     payer_id = "keystone"
     display_name = "Keystone Medicare Services"
     default_base_url = "https://portal.keystonemedicare.example"
     login_fields = ("npi", "ptan")
     max_sessions_per_account = 1
-    min_interval_s = 0.0
-    history_searchable = False
-    cases: ClassVar[tuple[Case, ...]] = (
-        Case(CLAIMS, "NORTHSIDE-2026-10-000401", "accepted"),
-        Case(CLAIMS, "NORTHSIDE-2026-10-000402", "accepted"),
-        Case(CLAIMS, "NORTHSIDE-2026-10-000404", "duplicate"),
-        Case(CLAIMS, "NORTHSIDE-2026-10-000405", "rejected", reason_code="27"),
-        Case(CLAIMS, "NORTHSIDE-2026-10-000406", "rejected", reason_code="31"),
+    cases: ClassVar[tuple[pb.Case, ...]] = (
+        pb.Case(CLAIMS, "NORTHSIDE-2026-10-000401", "accepted"),
+        pb.Case(CLAIMS, "NORTHSIDE-2026-10-000402", "accepted"),
+        pb.Case(CLAIMS, "NORTHSIDE-2026-10-000404", "duplicate"),
+        pb.Case(CLAIMS, "NORTHSIDE-2026-10-000405", "rejected", reason_code="27"),
+        pb.Case(CLAIMS, "NORTHSIDE-2026-10-000406", "rejected", reason_code="31"),
+    )
+    frame = "main"
+    outages = ("Planned Maintenance", "System Unavailable", "Bad gateway")
+    title = TITLE
+    sign_in = pb.SignIn("/logon", "Log On", pb.Place(role="link", name="Log Off"), (
+        pb.Refusal("revoked", pb.AuthenticationError, "Keystone revoked the user ID; have the "
+                   "EDI help desk restore it, then resume the payer"),
+        pb.Refusal("Log on failed", pb.AuthenticationError, REFUSED),
+        pb.Refusal("NPI/PTAN", pb.AuthenticationError, REFUSED),
+    ), fields={"User ID": "username", "Password": "password", "NPI": "npi", "PTAN": "ptan"},
+        refusal_at=pb.PAGE)
+    claim_form = pb.ClaimForm("/claims/entry", pb.Place(text="Part B Claim Entry", exact=True),
+                              "Submit Claim")
+    fields = (
+        Box("mbi", "Beneficiary MBI", "subscriber.member_id", _mbi, MBI.pattern),
+        Box("last_name", "Last Name", "patient.last_name", pb.upper),
+        Box("first_name", "First Name", "patient.first_name", pb.upper),
+        Box("birth_date", "Date of Birth (MMDDYYYY)", "patient.birth_date", pb.mmddyyyy,
+            r"^\d{8}$"),
+        pb.key("patient_control_no", "Patient Control No"),
+        Box("rendering_npi", "Rendering NPI", "rendering_provider.npi"),
+        Box("original_icn", "Original ICN", "filing.original_claim_number"),
+        Each("diagnoses", "diagnoses", (Box("", "Diagnosis {n}", ".", pb.no_dot),),
+             most=MAX_DIAGNOSES, least=1),
+        Box("sex", "Sex", "patient.sex"),
+        Box("frequency", "Claim Frequency", "filing.frequency", pb.frequency),
+        Each("lines", "service_lines", (
+            Box("from_date", "From (MMDDYYYY)", "date_of_service", pb.mmddyyyy, r"^\d{8}$"),
+            Box("to_date", "To (MMDDYYYY)", "date_of_service", pb.mmddyyyy, r"^\d{8}$"),
+            Box("pos", "POS", "place_of_service"),
+            Box("hcpcs", "HCPCS", "code"),
+            Box("modifier", "Mod", "modifiers", pb.first),
+            Box("units", "Units", "units"),
+            Box("charges", "Charges", "charge", pb.money),
+            Box("pointers", "Dx Ptr", "diagnosis_pointers", pb.joined("", 4), r"^[1-8]{1,4}$"),
+        ), most=6, least=1, within="{n}"),
+    )
+    outcomes = (
+        pb.OnAccepted(When(TITLE, is_="Claim Accepted"), Read(pb.PAGE, ICN, 1)),
+        pb.OnRejected(When(TITLE, is_="Claim Rejected"), Read(pb.PAGE, REASON, "text"),
+                      Read(pb.PAGE, REASON, "code"), Read(pb.PAGE, ICN, 1)),
+        pb.OnDuplicate(When(TITLE, is_="Duplicate Claim"), Read(pb.PAGE, ICN, 1)),
+        pb.OnRefused(When(pb.PAGE, has="The following errors must be corrected"),
+                     Read(pb.items(pb.PAGE)), "Keystone refused our form"),
     )
 
-    # --- mapping ------------------------------------------------------------------
-    def to_form(self, claim: Claim, filing: Filing) -> KeystoneForm:
-        member_id = check_member_id(
-            claim, MBI, "a Medicare Beneficiary Identifier (11 characters, like 1EG4TE5MK73, "
-            "from the Medicare card)", claim.subscriber.member_id.replace("-", "").upper())
-        check_limits(claim, "Keystone", diagnoses=MAX_DIAGNOSES, lines=MAX_LINES,
-                     pointer_max=MAX_DIAGNOSES)
-        return KeystoneForm(
-            mbi=member_id,
-            last_name=claim.patient.last_name.upper(),
-            first_name=claim.patient.first_name.upper(),
-            birth_date=_mmddyyyy(claim.patient.birth_date),
-            sex=claim.patient.sex,
-            patient_control_no=filing.portal_key,
-            rendering_npi=claim.rendering_provider.npi if claim.rendering_provider else "",
-            frequency=FREQUENCY_CODES[filing.frequency],
-            original_icn=filing.original_claim_number or "",
-            diagnoses=tuple(code.replace(".", "").upper() for code in claim.diagnoses),
-            lines=tuple(
-                KeystoneLine(
-                    from_date=_mmddyyyy(line.date_of_service),
-                    to_date=_mmddyyyy(line.date_of_service),
-                    pos=line.place_of_service,
-                    hcpcs=line.code,
-                    modifier=(line.modifiers or [""])[0],
-                    units=str(line.units),
-                    charges=f"{line.charge:.2f}",
-                    pointers="".join(str(p) for p in line.diagnosis_pointers[:4]),
-                )
-                for line in claim.service_lines
-            ),
-        )
+    def check(self, claim: pb.Claim, filing: pb.Filing) -> None:
+        pb.check_member_id(claim, MBI, "a Medicare Beneficiary Identifier (11 characters, "
+                           "like 1EG4TE5MK73, from the Medicare card)",
+                           _mbi(claim.subscriber.member_id))
+        pb.check_limits(claim, "Keystone", pointer_max=MAX_DIAGNOSES)
 
-    # --- session --------------------------------------------------------------------
-    async def login(self, page: Page, credentials: Credentials) -> None:
-        npi, ptan = (credentials.fields.get(name, "").strip() for name in self.login_fields)
-        if not (npi and ptan):
-            raise AuthenticationError(
+    async def login(self, page: Page, credentials: pb.Credentials) -> None:
+        if not all(credentials.fields.get(name, "").strip() for name in self.login_fields):
+            raise pb.AuthenticationError(
                 "Keystone's log-on page asks for the NPI and PTAN besides the user ID and "
                 "password, and the keyring has no NPI or PTAN for this account; store them "
-                "with `portalbot credentials set keystone`",
-            )
-        await navigate(page, self.url("/"), outages=())
-        main = self._main(page)
+                "with `portalbot credentials set keystone`")
+        await pb.navigate(page, self.url("/"), outages=())
+        main = self.scope(page)
         await main.wait_for_load_state()
-        await raise_if_down(main, DOWN_TITLES)
-        for text, value in (("User ID", credentials.username), ("Password", credentials.password),
-                            ("NPI", npi), ("PTAN", ptan)):
-            await (await cell_field(main, text)).fill(value)
+        await pb.raise_if_down(main, self.outages)
+        given = {"username": credentials.username, "password": credentials.password,
+                 **credentials.fields}
+        for text, what in self.sign_in.fields.items():
+            await (await pb.cell_field(main, text)).fill(given[what])
         async with main.expect_navigation():
-            await main.get_by_role("button", name="Log On").click()
-        await raise_if_down(main, DOWN_TITLES)
-        if await main.get_by_role("link", name="Log Off").count():
+            await main.get_by_role("button", name=self.sign_in.button).click()
+        await pb.raise_if_down(main, self.outages)
+        if await self.sign_in.signed_in.locate(main).count():
             return
-        raise sign_in_refused(await page_text(main), REFUSALS, "no main menu after log-on")
+        raise pb.sign_in_refused(await pb.page_text(main), self.sign_in.refusals,
+                                 "no main menu after log-on")
 
-    async def is_signed_in(self, page: Page) -> bool:
-        if not page.url.startswith(self.base_url):
-            return False
-        main = page.frame(name="main")
-        if main is None or "/logon" in main.url:
-            return False
-        return await main.get_by_role("link", name="Log Off").count() > 0
-
-    # --- the claim --------------------------------------------------------------------
-    async def open_form(self, page: Page) -> None:
-        main = self._main(page)
-        await navigate(main, self.url("/claims/entry"), sign_in="/logon", outages=DOWN_TITLES)
-        if not await main.get_by_text("Part B Claim Entry", exact=True).count():
-            raise AdapterError("the claim entry page did not open")
-
-    async def fill(self, page: Page, form: KeystoneForm) -> None:
-        main = self._main(page)
-        if await main.get_by_text("Type the characters shown in the image").count():
-            raise NeedsHumanError(
-                "Keystone put a CAPTCHA before submission; a person must submit this claim "
-                "(portalbot never guesses one)"
-            )
-        texts = {
-            "Beneficiary MBI": form.mbi,
-            "Last Name": form.last_name,
-            "First Name": form.first_name,
-            "Date of Birth (MMDDYYYY)": form.birth_date,
-            "Patient Control No": form.patient_control_no,
-            "Rendering NPI": form.rendering_npi,
-            "Original ICN": form.original_icn,
-        }
-        for number, code in enumerate(form.diagnoses, start=1):
-            texts[f"Diagnosis {number}"] = code
-        # open_form always starts from an empty form: only boxes with a value are typed in.
-        for text, value in texts.items():
-            if value:
-                await (await cell_field(main, text)).fill(value)
-        await (await cell_field(main, "Sex")).select_option(form.sex)
-        await (await cell_field(main, "Claim Frequency")).select_option(form.frequency)
-        grid = await Grid(main, "Ln").read_header()
-        for number, line in enumerate(form.lines, start=1):
-            columns = {
-                "From (MMDDYYYY)": line.from_date,
-                "To (MMDDYYYY)": line.to_date,
-                "POS": line.pos,
-                "HCPCS": line.hcpcs,
-                "Mod": line.modifier,
-                "Units": line.units,
-                "Charges": line.charges,
-                "Dx Ptr": line.pointers,
-            }
-            for column, value in columns.items():
-                cell = grid.cell(str(number), column)
-                if value:
-                    await cell.fill(value)
+    async def fill(self, page: Page, form: pb.LabelledForm) -> None:
+        if await self.scope(page).get_by_text("Type the characters shown in the image").count():
+            raise pb.NeedsHumanError("Keystone put a CAPTCHA before submission; a person must "
+                                     "submit this claim (portalbot never guesses one)")
+        await super().fill(page, form)
 
     async def submit(self, page: Page) -> None:
-        main = self._main(page)
-
         async def accept(dialog: Dialog) -> None:
             await dialog.accept()
 
         page.once("dialog", accept)
-        async with main.expect_navigation():
-            await main.get_by_role("button", name="Submit Claim").click()
-
-    async def read_outcome(self, page: Page) -> Outcome:
-        main = self._main(page)
-        text = await page_text(main)
-        title = await self._title(main)
-        if title == "Claim Accepted":
-            return Accepted(confirmation=await required(main, PAGE, "ICN", ICN, 1))
-        if title == "Claim Rejected":
-            return Rejected(
-                message=pick(text, REASON, "text") or "rejected",
-                reason_code=pick(text, REASON, "code") or None,
-                reference=pick(text, ICN, 1) or None,
-            )
-        if title == "Duplicate Claim":
-            return Duplicate(reference=pick(text, ICN, 1) or None)
-        if "The following errors must be corrected" in text:
-            problems = " ".join(await main.locator("ul li").all_inner_texts())
-            raise FormRefused(f"Keystone refused our form: {problems}", step="submit")
-        raise SubmissionUncertain(
-            f"the page after submit is not one the adapter knows (title {title!r})"
-        )
-
-    # --- page plumbing ----------------------------------------------------------------------
-    def _main(self, page: Page) -> Frame:
-        """The ``main`` frame; the page itself when the portal served no frameset (an error)."""
-        return page.frame(name="main") or page.main_frame
-
-    async def _title(self, main: Frame) -> str:
-        titles = await main.locator("p", has_text=re.compile(r"\S")).first.all_inner_texts()
-        return titles[0].strip() if titles else ""
+        async with self.scope(page).expect_navigation():
+            await self.scope(page).get_by_role("button", name=self.claim_form.submit).click()

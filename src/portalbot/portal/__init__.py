@@ -13,7 +13,9 @@
   ``ClaimForm``, the field map (``Box``, ``key``, ``tick``, ``Each`` and the formats, in
   ``portalbot.portal.fields``), the outcome recognisers (``When``, ``Read``,
   ``OnAccepted`` … ``OnDraft``, in ``portalbot.portal.recognise``), ``HistorySearch``
-  and the base class ``LabelledFormAdapter`` that runs them.
+  and the base class ``LabelledFormAdapter`` that runs them; ``TableFormAdapter`` for
+  legacy table layouts without labels (``cell_field``, ``Grid``, in
+  ``portalbot.portal.tables``).
 """
 
 from portalbot.adapters import Case, Credentials, Filing, PortalAdapter, PortalForm
@@ -97,6 +99,7 @@ from portalbot.portal.recognise import (
     Recogniser,
     When,
 )
+from portalbot.portal.tables import Grid, TableFormAdapter, caption, cell_field
 
 __all__ = [
     "FREQUENCY_CODES",
@@ -118,6 +121,7 @@ __all__ = [
     "FieldMap",
     "Filing",
     "FormRefused",
+    "Grid",
     "HistorySearch",
     "LabelledForm",
     "LabelledFormAdapter",
@@ -145,8 +149,11 @@ __all__ = [
     "SignIn",
     "StatusPage",
     "SubmissionUncertain",
+    "TableFormAdapter",
     "When",
     "alert",
+    "caption",
+    "cell_field",
     "check_limits",
     "check_member_id",
     "date_as",

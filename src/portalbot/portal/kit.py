@@ -68,7 +68,8 @@ class Place:
     """Somewhere on a page a person reads: by role (and name), by text, or a summary term.
 
     ``role``: a heading, an alert, a status banner… ``text``: the element showing this
-    text. ``term``: the definition beside this ``<dt>`` on a summary page. ``inside``:
+    text. ``term``: the definition beside this ``<dt>`` on a summary page. ``css``: the
+    first element of this kind that shows text (a legacy page's title). ``inside``:
     only within that place (the list items *of the alert*). No place at all: the page.
     """
 
@@ -77,6 +78,8 @@ class Place:
     level: int | None = None
     text: str | None = None
     term: str | None = None
+    css: str | None = None
+    exact: bool = False
     inside: Place | None = None
 
     def locate(self, scope: Container) -> Locator:
@@ -87,14 +90,16 @@ class Place:
                 return root.get_by_role(role, name=self.name, level=self.level)
             return root.get_by_role(role, name=self.name, exact=self.name is not None)
         if self.text:
-            return root.get_by_text(self.text)
+            return root.get_by_text(self.text, exact=self.exact)
+        if self.css:  # the first such element that shows any text (a legacy page's title)
+            return root.locator(self.css).filter(has_text=re.compile(r"\S")).first
         return root.locator("body") if not isinstance(root, Locator) else root
 
     async def read(self, scope: Container) -> str:
         if self.term is not None:
             root = self.inside.locate(scope) if self.inside else scope
             return (await definition_list(root)).get(self.term, "")
-        if self.role is None and self.text is None:
+        if self.role is None and self.text is None and self.css is None:
             return await page_text(self.locate(scope))
         return await visible_text(self.locate(scope))
 

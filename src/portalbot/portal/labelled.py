@@ -34,8 +34,10 @@ from portalbot.outcomes import Accepted, Denied, Outcome, Paid, Pending, Rejecte
 from portalbot.pagekit import definition_list, fill_by_label, table_rows
 from portalbot.portal import fields as fieldmap
 from portalbot.portal.kit import (
+    OUTAGE_TITLES,
     Place,
     Refusal,
+    Scope,
     alert,
     check_limits,
     check_member_id,
@@ -146,8 +148,13 @@ class LabelledFormAdapter(PortalAdapter[LabelledForm]):
     outcomes: ClassVar[tuple[Recogniser, ...]]
     history: ClassVar[HistorySearch | None] = None
     status_page: ClassVar[StatusPage | None] = None
+    outages: ClassVar[tuple[str, ...]] = OUTAGE_TITLES
+    frame: ClassVar[str | None] = None
+    """The name of the frame the portal's pages live in (a frameset), None: the page."""
     form_type: ClassVar[type[LabelledForm]]
     portal_key_field: ClassVar[str | None] = None
+    title: ClassVar[Place] = heading()
+    """The page's title, named in the error for a page after the click nobody declared."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -163,6 +170,10 @@ class LabelledFormAdapter(PortalAdapter[LabelledForm]):
         own = cls.check_status is not LabelledFormAdapter.check_status
         return cls.check_status is not PortalAdapter.check_status and (
             own or cls.status_page is not None)
+
+    def scope(self, page: Page) -> Scope:
+        """Where the portal's pages live: the named frame when there is one, else the page."""
+        return (page.frame(name=self.frame) if self.frame else None) or page.main_frame
 
     # --- the mapping ------------------------------------------------------------------
     def check(self, claim: Claim, filing: Filing) -> None:
@@ -186,35 +197,43 @@ class LabelledFormAdapter(PortalAdapter[LabelledForm]):
     # --- sign-in ----------------------------------------------------------------------
     async def login(self, page: Page, credentials: Credentials) -> None:
         spec = self.sign_in
-        await navigate(page, self.url(spec.path))
+        await navigate(page, self.url(spec.path), outages=self.outages)
         given = {"username": credentials.username, "password": credentials.password,
                  **credentials.fields}
         await fill_by_label(page, {label: given.get(what, "") for label, what in
                                    spec.fields.items()})
         await page.get_by_role("button", name=spec.button).click()
         await page.wait_for_load_state()
-        await raise_if_down(page)
+        await raise_if_down(page, self.outages)
         if await spec.signed_in.locate(page).count():
             return
         raise sign_in_refused(await spec.refusal_at.read(page), spec.refusals,
                               "no signed-in page after sign-in")
 
     async def is_signed_in(self, page: Page) -> bool:
-        if not page.url.startswith(self.base_url) or self.sign_in.path in page.url:
+        scope = self.scope(page)
+        if not page.url.startswith(self.base_url) or self.sign_in.path in scope.url:
             return False
-        return await self.sign_in.signed_in.locate(page).count() > 0
+        return await self.sign_in.signed_in.locate(scope).count() > 0
 
     # --- the claim ----------------------------------------------------------------------
     async def open_form(self, page: Page) -> None:
-        await navigate(page, self.url(self.claim_form.path), sign_in=self.sign_in.path)
-        await self.claim_form.ready.locate(page).wait_for()
+        scope = self.scope(page)
+        await navigate(scope, self.url(self.claim_form.path), sign_in=self.sign_in.path,
+                       outages=self.outages)
+        await self.claim_form.ready.locate(scope).wait_for()
 
     async def fill(self, page: Page, form: LabelledForm) -> None:
+        scope = self.scope(page)
         for part in fieldmap.labels(self.fields, form):
-            scope = page if part.within is None else page.get_by_role("group", name=part.within)
             if part.labels:
-                await fill_by_label(scope, part.labels)
+                await self.fill_part(scope, part)
         await self.after_fill(page, form)
+
+    async def fill_part(self, scope: Scope, part: fieldmap.Fill) -> None:
+        """Fill one container's labels: the whole form, or one group's fieldset."""
+        root = scope if part.within is None else scope.get_by_role("group", name=part.within)
+        await fill_by_label(root, part.labels)
 
     async def after_fill(self, page: Page, form: LabelledForm) -> None:
         """What the field map cannot say (an autocomplete, a confirmation box)."""
@@ -223,8 +242,9 @@ class LabelledFormAdapter(PortalAdapter[LabelledForm]):
         await page.get_by_role("button", name=self.claim_form.submit).click()
 
     async def read_outcome(self, page: Page) -> Outcome:
-        await page.wait_for_load_state()
-        return await recognise(page, self.outcomes, unknown=heading())
+        scope = self.scope(page)
+        await scope.wait_for_load_state()
+        return await recognise(scope, self.outcomes, unknown=self.title)
 
     # --- after the fact -----------------------------------------------------------------
     async def check_status(self, page: Page, reference: str) -> Outcome:
