@@ -271,3 +271,49 @@ async def test_sign_in_refusals_mean_what_they_declare(page: Page) -> None:
     with pytest.raises(pb.AuthenticationError, match="locked the account") as caught:
         await ToyAdapter().login(page, pb.Credentials("user", "secret"))
     assert (caught.value.payer_id, caught.value.step) == ("toy", "login")
+
+
+# --- the table-layout shape ------------------------------------------------------------------
+
+class ToyTableAdapter(pb.TableFormAdapter):
+    """The same toy payer on a legacy page: captions in the cell beside, lines in a grid."""
+
+    payer_id = "toytable"
+    display_name = "Toy Table"
+    default_base_url = PORTAL
+    sign_in = ToyAdapter.sign_in
+    claim_form = ToyAdapter.claim_form
+    fields = (
+        Box("birth_date", "Date of Birth", "patient.birth_date", pb.mmddyyyy),
+        Box("frequency", "Frequency", "filing.frequency", pb.frequency),
+        Each("lines", "service_lines", (Box("charge", "Charges", "charge", pb.money),),
+             most=2, least=1, within="{n}"),
+    )
+    outcomes: ClassVar[tuple[pb.Recogniser, ...]] = ()
+
+
+TABLE = """
+<table><tr><td>Date of Birth:</td><td><input name=dob></td></tr>
+  <tr><td>Frequency</td><td><select name=freq><option>1</option><option>7</option></select></td>
+  </tr></table>
+<table><tr><th>Ln</th><th>Charges</th></tr>
+  <tr><td>1</td><td><input name=c1></td></tr><tr><td>2</td><td><input name=c2></td></tr></table>
+"""
+
+
+async def test_the_table_shape_fills_caption_cells_and_grid_rows(
+    page: Page, demo_batch: ClaimBatchFile
+) -> None:
+    claim = _claim(demo_batch)
+    adapter = ToyTableAdapter()
+    form = adapter.to_form(claim, pb.Filing("K", "replacement", "ORIG-1"))
+    await page.set_content(TABLE)
+    await adapter.fill(page, form)
+
+    assert await page.input_value("[name=dob]") == claim.patient.birth_date.strftime("%m%d%Y")
+    assert await page.input_value("[name=freq]") == "7"
+    assert await page.input_value("[name=c2]") == form.lines[1].charge
+    await page.set_content(TABLE.replace("Charges", "Amount"))
+    with pytest.raises(pb.AdapterError, match="no column 'Charges'") as caught:
+        await adapter.fill(page, form)
+    assert (caught.value.payer_id, caught.value.step) == ("toytable", "fill")
