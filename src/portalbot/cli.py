@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from rich.console import Console
@@ -27,16 +27,16 @@ from rich.table import Table
 
 from portalbot import credentials as keyring_credentials
 from portalbot.adapters import Credentials, discover_adapters
-from portalbot.claims import ClaimBatchFile, ClaimFileError, claim_json_schema, load_claims
+from portalbot.claims import Claim, ClaimBatchFile, ClaimFileError, claim_json_schema, load_claims
 from portalbot.config import Settings, load_settings
 from portalbot.engine import ClaimResult, Engine, RunSummary
 from portalbot.errors import ConfigError, LedgerError, PortalbotError
 from portalbot.evidence import EvidenceStore, write_private
 from portalbot.intake import RuleChecker, intake
-from portalbot.ledger import ClaimRecord, Ledger
+from portalbot.ledger import ClaimRecord, Ledger, RequeueRefused
 from portalbot.ledger.states import NEEDS_PERSON_STATES
 from portalbot.logs import configure as configure_logs
-from portalbot.logs import get_logger
+from portalbot.logs import get_logger, register_claim_phi, scrub
 
 EXIT_OK, EXIT_NEEDS_PERSON, EXIT_USAGE, EXIT_ENVIRONMENT = 0, 1, 2, 3
 
@@ -445,6 +445,47 @@ def ledger_migrate(ctx: click.Context) -> None:
     with environment_errors():
         Ledger.open(settings.resolved_ledger_url, migrate=True).close()
     err.print(f"portalbot: ledger {settings.resolved_ledger_url} is up to date", highlight=False)
+
+
+@ledger.command("requeue")
+@click.argument("claim_id")
+@click.option("--version", type=click.IntRange(1), help="Which version (default: the newest).")
+@click.option("--reason", required=True, help="What the person checked, for the ledger's record.")
+@click.option("--checked-portal", is_flag=True,
+              help="For an in_doubt claim: a person searched the portal and it is not there.")
+@click.pass_context
+def ledger_requeue(ctx: click.Context, claim_id: str, version: int | None, reason: str,
+                   checked_portal: bool) -> None:
+    """Put a failed or needs_human claim back on the queue after a person checked the portal."""
+    if not reason.strip():
+        _usage_error(f"claim {claim_id}: --reason is empty; say what was checked on the portal")
+    store = _open_ledger(_settings(ctx))
+    record = _one_version(store, claim_id, version)
+    register_claim_phi(Claim.model_validate(record.payload))  # a typed reason may name the patient
+    person = getpass.getuser()
+    try:
+        requeued = store.requeue(record.pk, person, scrub(reason.strip()),
+                                 checked_portal=checked_portal)
+    except RequeueRefused as exc:
+        _usage_error(str(exc))
+    err.print(f"portalbot: claim {claim_id} v{requeued.version} is queued again "
+              f"(by {person}); `portalbot resubmit` or a worker will send it", highlight=False)
+
+
+def _one_version(store: Ledger, claim_id: str, version: int | None) -> ClaimRecord:
+    """The named version of a claim, or its newest; exit 2 naming what is missing."""
+    versions = store.versions_of(claim_id)
+    if version is not None:
+        versions = [r for r in versions if r.version == version]
+    if not versions:
+        which = f"claim {claim_id}" + (f" v{version}" if version is not None else "")
+        _usage_error(f"{which} is not in the ledger (`portalbot ledger` lists them)")
+    return versions[-1]
+
+
+def _usage_error(message: str) -> NoReturn:
+    err.print(f"[bold red]portalbot:[/] {message}", highlight=False)
+    sys.exit(EXIT_USAGE)
 
 
 # --- payers, credentials, evidence, schema ----------------------------------------------

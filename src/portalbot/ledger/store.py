@@ -32,6 +32,7 @@ from portalbot.ledger.states import (
     FAILED,
     HELD,
     IN_DOUBT,
+    NEEDS_HUMAN,
     PENDING,
     QUEUED,
     SUBMITTING,
@@ -41,6 +42,10 @@ from portalbot.outcomes import Accepted, Denied, Outcome, Pending, Rejected
 
 Clock = Callable[[], datetime]
 OwnerCheck = Callable[[str], bool]
+
+
+class RequeueRefused(LedgerError):
+    """A person asked to put a claim back on the queue and its state does not allow it."""
 
 
 def _nobody_dead(_owner: str) -> bool:
@@ -695,6 +700,46 @@ class Ledger:
     def transition(self, pk: int, expected: str | None, target: str, worker: str, reason: str) -> None:
         with self._tx() as tx:
             self._transition(tx, pk, expected, target, worker, reason)
+
+    def requeue(
+        self, pk: int, person: str, reason: str, *, checked_portal: bool = False
+    ) -> ClaimRecord:
+        """A person's way back: a ``failed`` or ``needs_human`` claim goes back on the queue
+        once someone has looked at the portal, recorded with who and why.
+
+        An ``in_doubt`` claim may already be on the portal, so only a person who searched
+        the portal and did not find it (``checked_portal``) can send it back; otherwise
+        reconciliation settles it. A claim a worker holds right now is left alone.
+        """
+        with self._tx() as tx:
+            record = self._get(tx, pk)
+            where = f"claim {record.claim_id} v{record.version}"
+            if record.state == IN_DOUBT and not checked_portal:
+                raise RequeueRefused(
+                    f"{where} is in_doubt: the portal may already hold it. `portalbot resubmit` "
+                    "settles it from the portal's claim history; or, once a person has searched "
+                    f"the portal for patient account number {record.portal_key} and not found "
+                    "it, requeue it with --checked-portal"
+                )
+            if record.state not in {FAILED, NEEDS_HUMAN, IN_DOUBT}:
+                raise RequeueRefused(
+                    f"{where} is {record.state}; only failed, needs_human and (with "
+                    "--checked-portal) in_doubt claims can be put back on the queue"
+                )
+            lease = aware_utc(tx.execute(
+                sa.select(schema.claims.c.lease_expires_at).where(schema.claims.c.id == pk)
+            ).scalar_one())
+            if lease is not None and lease > self.clock():
+                raise RequeueRefused(
+                    f"{where} is being worked on by a worker right now; try again once it is done"
+                )
+            checked = "; the person searched the portal and it is not there" if checked_portal else ""
+            self._transition(
+                tx, pk, record.state, QUEUED, person[:64],
+                f"put back on the queue by {person}: {reason}{checked}",
+                next_attempt_at=None, lease_owner=None, lease_expires_at=None,
+            )
+            return self._get(tx, pk)
 
     # --- payers: the shared safety valves ------------------------------------------------
     def payer_circuit(self, payer_id: str) -> tuple[bool, str | None]:
