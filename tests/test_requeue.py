@@ -49,7 +49,7 @@ def test_an_in_doubt_claim_is_refused_without_checked_portal_and_names_its_porta
     _in_doubt(ledger, pk)
     events = ledger.events(pk)
 
-    with pytest.raises(RequeueRefused, match="in_doubt.*--checked-portal") as refused:
+    with pytest.raises(RequeueRefused, match=r"in_doubt.*--checked-portal") as refused:
         ledger.requeue(pk, "biller", "looked")
 
     assert ledger.claim(pk).portal_key in str(refused.value)

@@ -34,6 +34,7 @@ from portalbot.errors import ConfigError, LedgerError, PortalbotError
 from portalbot.evidence import EvidenceStore, write_private
 from portalbot.intake import RuleChecker, intake
 from portalbot.ledger import ClaimRecord, Ledger, RequeueRefused
+from portalbot.ledger import faults as ledger_faults
 from portalbot.ledger.states import NEEDS_PERSON_STATES
 from portalbot.logs import configure as configure_logs
 from portalbot.logs import get_logger, register_claim_phi, scrub
@@ -49,12 +50,32 @@ log = get_logger("portalbot.cli")
 
 @contextmanager
 def environment_errors() -> Iterator[None]:
-    """Turn errors about the environment into exit status 3 with one clear line."""
+    """Turn errors about the environment into exit status 3 with one clear line.
+
+    A ledger fault (a full disk, a locked SQLite file, a lost PostgreSQL connection) is
+    one of them wherever it strikes: the message says what to fix, never the SQL or a
+    traceback, and nothing half-done was committed (every ledger write is a transaction).
+    """
     try:
         yield
     except (ConfigError, LedgerError) as exc:
         err.print(f"[bold red]portalbot:[/] {exc}", highlight=False)
         sys.exit(EXIT_ENVIRONMENT)
+    except Exception as exc:
+        message = ledger_faults.describe(exc)
+        if message is None:
+            raise
+        err.print(f"[bold red]portalbot:[/] {message}", highlight=False)
+        sys.exit(EXIT_ENVIRONMENT)
+
+
+class _Commands(click.Group):
+    """Every command runs inside ``environment_errors``, so a ledger fault in any of them
+    exits 3 with one line (a traceback would print the SQL, and with it claim data)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with environment_errors():
+            return super().invoke(ctx)
 
 
 def _settings(ctx: click.Context, **overrides: Any) -> Settings:
@@ -73,7 +94,7 @@ def _open_ledger(settings: Settings) -> Ledger:
         return Ledger.open(settings.resolved_ledger_url)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", type=click.Path(path_type=Path), help="portalbot.toml to read.")
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Where the ledger and evidence live.")
 @click.option("--ledger", help="Ledger URL: sqlite:///FILE or postgresql://…")

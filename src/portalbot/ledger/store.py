@@ -26,7 +26,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from portalbot.errors import LedgerError
-from portalbot.ledger import schema
+from portalbot.ledger import faults, schema
 from portalbot.ledger.states import (
     ACCEPTED,
     FAILED,
@@ -124,24 +124,35 @@ class Evidence:
     trace: str | None = None
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # pysqlite's own transaction handling would defeat BEGIN IMMEDIATE (see _make_engine).
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+SQLITE_BUSY_TIMEOUT_S = 30.0
+
+
+def _sqlite_pragmas(busy_timeout_s: float) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite's own transaction handling would defeat BEGIN IMMEDIATE (see _make_engine).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+        cursor.close()
+
+    return on_connect
 
 
 def _make_engine(url: str) -> sa.Engine:
     if url.startswith("sqlite"):
-        database = sa.engine.make_url(url).database
+        parsed = sa.engine.make_url(url)
+        # How long to wait for another process's write lock before the run gives up
+        # (a cron run may prefer to fail fast): sqlite:///FILE?timeout=SECONDS.
+        busy_timeout_s = float(parsed.query.get("timeout", SQLITE_BUSY_TIMEOUT_S))  # type: ignore[arg-type]
+        parsed = parsed.difference_update_query(["timeout"])
+        database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": 30})
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        engine = sa.create_engine(parsed, connect_args={"timeout": busy_timeout_s})
+        sa.event.listen(engine, "connect", _sqlite_pragmas(busy_timeout_s))
         # Let SQLite take the write lock at BEGIN so two writers queue instead of failing.
         sa.event.listen(
             engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -150,6 +161,11 @@ def _make_engine(url: str) -> sa.Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return sa.create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_file(url: str) -> Path | None:
+    database = sa.engine.make_url(url).database if url.startswith("sqlite") else None
+    return Path(database) if database and database != ":memory:" else None
 
 
 def _alembic_config(connection: sa.Connection) -> Config:
@@ -178,7 +194,9 @@ class Ledger:
             else:
                 ledger.check_schema()
         except sa.exc.OperationalError as exc:
-            raise LedgerError(f"the ledger cannot be reached ({type(exc.orig).__name__})") from None
+            raise faults.as_ledger_error(exc, _sqlite_file(url)) or LedgerError(
+                f"the ledger cannot be reached ({type(exc.orig).__name__})"
+            ) from None
         return ledger
 
     def close(self) -> None:
