@@ -120,3 +120,45 @@ def test_sqlite_ledger_runs_in_wal_mode(ledger: Ledger) -> None:
     with ledger.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.execute(sa.text("PRAGMA integrity_check")).scalar() == "ok"
+
+
+def test_one_time_code_steps_are_reserved_once_per_account_across_ledger_handles(
+    tmp_path: Path,
+) -> None:
+    """Two handles on one ledger file stand for two worker processes."""
+    url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+    first, second = Ledger.open(url), Ledger.open(url)
+    try:
+        taken = [
+            first.reserve_code_step("blueriver", "billing", 100, "host:1"),
+            second.reserve_code_step("blueriver", "billing", 100, "host:2"),
+            first.reserve_code_step("blueriver", "billing", 100, "host:3"),
+            second.reserve_code_step("blueriver", "other-office", 100, "host:2"),
+            second.reserve_code_step("blueriver", "billing", 105, "host:2"),
+        ]
+    finally:
+        first.close()
+        second.close()
+    assert taken == [100, 101, 102, 100, 105]
+
+
+def test_a_reserved_step_is_swept_once_the_portal_can_no_longer_accept_its_code(
+    tmp_path: Path,
+) -> None:
+    from datetime import timedelta
+
+    from tests.helpers import Clock
+
+    clock = Clock()
+    ledger = Ledger.open(f"sqlite:///{tmp_path / 'l.sqlite3'}", clock=clock)
+    assert ledger.reserve_code_step("blueriver", "billing", 100, "w") == 100
+    clock.now += timedelta(seconds=60)  # step 100's code may still be accepted as "the previous"
+    assert ledger.reserve_code_step("blueriver", "billing", 100, "w") == 101
+    clock.now += timedelta(seconds=300)
+    with ledger.engine.connect() as connection:
+        before = connection.execute(sa.text("SELECT count(*) FROM locks")).scalar()
+    assert ledger.reserve_code_step("blueriver", "billing", 112, "w") == 112
+    with ledger.engine.connect() as connection:
+        after = connection.execute(sa.text("SELECT count(*) FROM locks")).scalar()
+    assert (before, after) == (2, 1)
+    ledger.close()

@@ -584,6 +584,40 @@ class Ledger:
         with self._tx() as tx:
             tx.execute(t.delete().where(t.c.name == name, t.c.holder == holder))
 
+    def reserve_code_step(
+        self, payer_id: str, account: str, earliest: int, holder: str, *, step_s: int = 30
+    ) -> int:
+        """Reserve the lowest one-time-code time step at or after ``earliest`` that no other
+        session of this portal account holds, for every process and host on this ledger.
+
+        A portal refuses a code used twice, so each (payer, account, step) is one row in
+        ``locks``, inserted atomically; it is kept until the portal can no longer accept
+        that step's code (its own window and one more, for clock drift), then swept.
+        """
+        digest = hashlib.sha256(f"{payer_id}\x00{account}".encode()).hexdigest()[:16]
+        prefix = f"totp:{digest}:"
+        t = schema.locks
+        for _ in range(8):
+            now = self.clock()
+            try:
+                with self._tx() as tx:
+                    tx.execute(t.delete().where(t.c.name.startswith(prefix), t.c.expires_at < now))
+                    taken = {
+                        int(row[0][len(prefix):]) for row in
+                        tx.execute(sa.select(t.c.name).where(t.c.name.startswith(prefix))).all()
+                    }
+                    step = earliest
+                    while step in taken:
+                        step += 1
+                    keep = timedelta(seconds=(step - earliest + 3) * step_s)
+                    tx.execute(t.insert().values(
+                        name=f"{prefix}{step}", holder=holder[:64], expires_at=now + keep
+                    ))
+                return step
+            except sa.exc.IntegrityError:
+                continue  # another host took the same step at the same moment: take the next
+        raise LedgerError(f"could not reserve a one-time-code step for payer {payer_id}")
+
     def backup(self, target: Path) -> None:
         """An online copy of a SQLite ledger (PostgreSQL: use pg_dump)."""
         if self.engine.dialect.name != "sqlite":
