@@ -162,3 +162,33 @@ def test_a_reserved_step_is_swept_once_the_portal_can_no_longer_accept_its_code(
         after = connection.execute(sa.text("SELECT count(*) FROM locks")).scalar()
     assert (before, after) == (2, 1)
     ledger.close()
+
+
+def _reserve_concurrently(url: str, sessions: int) -> list[int]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    handles = [Ledger.open(url) for _ in range(sessions)]
+    try:
+        with ThreadPoolExecutor(sessions) as pool:
+            return list(pool.map(
+                lambda n: handles[n].reserve_code_step("blueriver", "billing", 500, f"host:{n}"),
+                range(sessions),
+            ))
+    finally:
+        for handle in handles:
+            handle.close()
+
+
+def test_sign_ins_racing_for_one_step_on_sqlite_each_get_their_own(tmp_path: Path) -> None:
+    steps = _reserve_concurrently(f"sqlite:///{tmp_path / 'race.sqlite3'}", 6)
+    assert sorted(steps) == list(range(500, 506))
+
+
+@pytest.mark.postgres
+def test_sign_ins_racing_for_one_step_on_postgresql_each_get_their_own() -> None:
+    from tests.helpers import postgres_database
+
+    with postgres_database() as url:
+        Ledger.open(url).close()
+        steps = _reserve_concurrently(url, 6)
+    assert sorted(steps) == list(range(500, 506))
