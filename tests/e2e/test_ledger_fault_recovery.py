@@ -6,20 +6,25 @@ What was sent is read from the Acme mock portal's own stored submissions.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import subprocess
 import sys
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from fixtures.claims.synthetic import write_jsonl
+from fixtures.claims.synthetic import synthetic_batch, write_jsonl
 from fixtures.portals._common import ControlClient, RunningPortal
 from portalbot import credentials
+from portalbot.config import Settings
+from portalbot.intake import intake
 from portalbot.ledger import Ledger
-from tests.helpers import ACME_LOGIN, ROOT
+from tests.helpers import ACME_LOGIN, ROOT, postgres_database
 
 pytestmark = pytest.mark.browser
 
@@ -161,3 +166,104 @@ def test_a_ledger_locked_by_another_process_exits_3_and_the_next_run_carries_on(
     ledger = Ledger.open(f"sqlite:///{database}")
     _each_sent_once(acme, ledger, 4)
     ledger.close()
+
+
+# --- a lost PostgreSQL connection ----------------------------------------------------------------
+
+class CuttableLink:
+    """A TCP relay to the PostgreSQL server that the test can cut and restore, as a network
+    outage or a server restart would, on a fixed local port."""
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
+        self.port = 0
+        self._listener: socket.socket | None = None
+        self._open: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen()
+        self.port = listener.getsockname()[1]
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        """Drop every connection and refuse new ones."""
+        with self._lock:
+            if self._listener is not None:
+                with contextlib.suppress(OSError):  # wakes the accepting thread
+                    self._listener.shutdown(socket.SHUT_RDWR)
+                self._listener.close()
+                self._listener = None
+            for connection in self._open:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+                connection.close()
+            self._open.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # cut
+            server = socket.create_connection(self.upstream)
+            with self._lock:
+                self._open += [client, server]
+            for source, target in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(source, target), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, target: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                target.sendall(data)
+        with contextlib.suppress(OSError):
+            target.shutdown(socket.SHUT_WR)
+
+
+@pytest.mark.postgres
+def test_a_lost_postgresql_connection_exits_3_in_one_line_and_the_next_run_sends_each_claim_once(
+    tmp_path: Path, settings: Settings, acme_server: RunningPortal, acme: ControlClient,
+    keyring_login: None,
+) -> None:
+    with postgres_database() as url:
+        ledger = Ledger.open(url)
+        intake(ledger, settings, synthetic_batch(2, prefix="PGLOST"))
+        link = CuttableLink(("127.0.0.1", 5432))
+        link.start()
+        via_link = url.replace("127.0.0.1:5432", f"127.0.0.1:{link.port}")
+        try:
+            acme.arm_pause("claim_form")  # the worker has a claim in hand, before its intent
+            worker = _worker_process(tmp_path, acme_server, via_link)
+            acme.wait_parked("claim_form", timeout=120)
+            link.cut()
+            acme.release("claim_form")
+            _out, stderr = worker.communicate(timeout=120)
+            _assert_one_line_exit_3(
+                subprocess.CompletedProcess(worker.args, worker.returncode, "", stderr),
+                "PostgreSQL server cannot be reached or the connection to it was lost",
+            )
+            assert acme.submissions() == []  # the intent could not be recorded: no click
+
+            link.start()
+            recovered = _worker_process(tmp_path, acme_server, via_link)
+            _out, stderr = recovered.communicate(timeout=300)
+            assert recovered.returncode == 0, stderr[-3000:]
+            _each_sent_once(acme, ledger, 2)
+        finally:
+            link.cut()
+            ledger.close()
+
+
+def _worker_process(tmp_path: Path, portal: RunningPortal, ledger_url: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PORTALBOT_PAYER_ACME_BASE_URL": portal.base_url,
+           "PORTALBOT_LEDGER_URL": ledger_url}
+    return subprocess.Popen(
+        [sys.executable, "-m", "portalbot", "--data-dir", str(tmp_path / "data"), "worker",
+         "--until-empty", "--concurrency", "1"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
