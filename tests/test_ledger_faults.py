@@ -78,3 +78,13 @@ def test_an_unreachable_postgresql_ledger_exits_3_with_one_line(tmp_path: Path) 
     assert result.exit_code == 3
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "PostgreSQL server cannot be reached" in lines[0], result.stderr
+
+
+def test_a_lock_wait_that_is_not_a_number_of_seconds_is_refused_with_an_example(
+    tmp_path: Path,
+) -> None:
+    result = CliRunner().invoke(main, [
+        "--data-dir", str(tmp_path), "--ledger", f"sqlite:///{tmp_path / 'l.sqlite3'}?timeout=soon",
+        "ledger",
+    ])
+    assert result.exit_code == 3 and "?timeout=5" in result.stderr

@@ -146,7 +146,7 @@ def _make_engine(url: str) -> sa.Engine:
         parsed = sa.engine.make_url(url)
         # How long to wait for another process's write lock before the run gives up
         # (a cron run may prefer to fail fast): sqlite:///FILE?timeout=SECONDS.
-        busy_timeout_s = float(parsed.query.get("timeout", SQLITE_BUSY_TIMEOUT_S))  # type: ignore[arg-type]
+        busy_timeout_s = _seconds(parsed.query.get("timeout", str(SQLITE_BUSY_TIMEOUT_S)))
         parsed = parsed.difference_update_query(["timeout"])
         database = parsed.database
         if database and database != ":memory:":
@@ -161,6 +161,16 @@ def _make_engine(url: str) -> sa.Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return sa.create_engine(url, pool_pre_ping=True)
+
+
+def _seconds(value: str | tuple[str, ...]) -> float:
+    try:
+        seconds = float(value if isinstance(value, str) else value[-1])
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 86_400:
+        raise LedgerError("the ledger URL's ?timeout= must be a number of seconds, like ?timeout=5")
+    return seconds
 
 
 def _sqlite_file(url: str) -> Path | None:
