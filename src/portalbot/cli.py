@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from rich.console import Console
@@ -31,17 +31,18 @@ from rich.text import Text
 
 from portalbot import credentials as keyring_credentials
 from portalbot.adapters import Credentials, discover_adapters
-from portalbot.claims import ClaimBatchFile, ClaimFileError, claim_json_schema, load_claims
+from portalbot.claims import Claim, ClaimBatchFile, ClaimFileError, claim_json_schema, load_claims
 from portalbot.config import Settings, load_settings
 from portalbot.engine import ClaimResult, Engine, RunSummary
 from portalbot.errors import ConfigError, LedgerError, PortalbotError
 from portalbot.evidence import EvidenceStore, write_private
 from portalbot.intake import RuleChecker, intake
-from portalbot.ledger import ClaimRecord, Ledger
+from portalbot.ledger import ClaimRecord, Ledger, RequeueRefused
+from portalbot.ledger import faults as ledger_faults
 from portalbot.ledger.states import NEEDS_PERSON_STATES
 from portalbot.ledger.urls import LedgerUrlError, display_url
 from portalbot.logs import configure as configure_logs
-from portalbot.logs import get_logger
+from portalbot.logs import get_logger, register_claim_phi, scrub
 from portalbot.private import check_installation, restrict_umask
 from portalbot.text import cell, for_terminal, visible
 
@@ -56,7 +57,12 @@ log = get_logger("portalbot.cli")
 
 @contextmanager
 def environment_errors() -> Iterator[None]:
-    """Turn errors about the environment into exit status 3 with one clear line."""
+    """Turn errors about the environment into exit status 3 with one clear line.
+
+    A ledger fault (a full disk, a locked SQLite file, a lost PostgreSQL connection) is
+    one of them wherever it strikes: the message says what to fix, never the SQL or a
+    traceback, and nothing half-done was committed (every ledger write is a transaction).
+    """
     try:
         yield
     except LedgerUrlError as exc:  # a bad --ledger is a usage error, not the environment
@@ -65,6 +71,21 @@ def environment_errors() -> Iterator[None]:
     except (ConfigError, LedgerError) as exc:
         err.print(f"[bold red]portalbot:[/] {for_terminal(exc)}", highlight=False)
         sys.exit(EXIT_ENVIRONMENT)
+    except Exception as exc:
+        message = ledger_faults.describe(exc)
+        if message is None:
+            raise
+        err.print(f"[bold red]portalbot:[/] {message}", highlight=False)
+        sys.exit(EXIT_ENVIRONMENT)
+
+
+class _Commands(click.Group):
+    """Every command runs inside ``environment_errors``, so a ledger fault in any of them
+    exits 3 with one line (a traceback would print the SQL, and with it claim data)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with environment_errors():
+            return super().invoke(ctx)
 
 
 def _settings(ctx: click.Context, **overrides: Any) -> Settings:
@@ -85,7 +106,7 @@ def _open_ledger(settings: Settings) -> Ledger:
         return Ledger.open(settings.resolved_ledger_url)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", type=click.Path(path_type=Path), help="portalbot.toml to read.")
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Where the ledger and evidence live.")
 @click.option("--ledger", help="Ledger URL: sqlite:///FILE or postgresql://…")
@@ -562,6 +583,47 @@ def ledger_migrate(ctx: click.Context) -> None:
     _open_ledger(settings).close()  # opening migrates
     err.print(f"portalbot: ledger {for_terminal(display_url(settings.resolved_ledger_url))} is up to date",
               highlight=False)
+
+
+@ledger.command("requeue")
+@click.argument("claim_id")
+@click.option("--version", type=click.IntRange(1), help="Which version (default: the newest).")
+@click.option("--reason", required=True, help="What the person checked, for the ledger's record.")
+@click.option("--checked-portal", is_flag=True,
+              help="For an in_doubt claim: a person searched the portal and it is not there.")
+@click.pass_context
+def ledger_requeue(ctx: click.Context, claim_id: str, version: int | None, reason: str,
+                   checked_portal: bool) -> None:
+    """Put a failed or needs_human claim back on the queue after a person checked the portal."""
+    if not reason.strip():
+        _usage_error(f"claim {claim_id}: --reason is empty; say what was checked on the portal")
+    store = _open_ledger(_settings(ctx))
+    record = _one_version(store, claim_id, version)
+    register_claim_phi(Claim.model_validate(record.payload))  # a typed reason may name the patient
+    person = getpass.getuser()
+    try:
+        requeued = store.requeue(record.pk, person, scrub(reason.strip()),
+                                 checked_portal=checked_portal)
+    except RequeueRefused as exc:
+        _usage_error(str(exc))
+    err.print(f"portalbot: claim {claim_id} v{requeued.version} is queued again "
+              f"(by {person}); `portalbot resubmit` or a worker will send it", highlight=False)
+
+
+def _one_version(store: Ledger, claim_id: str, version: int | None) -> ClaimRecord:
+    """The named version of a claim, or its newest; exit 2 naming what is missing."""
+    versions = store.versions_of(claim_id)
+    if version is not None:
+        versions = [r for r in versions if r.version == version]
+    if not versions:
+        which = f"claim {claim_id}" + (f" v{version}" if version is not None else "")
+        _usage_error(f"{which} is not in the ledger (`portalbot ledger` lists them)")
+    return versions[-1]
+
+
+def _usage_error(message: str) -> NoReturn:
+    err.print(f"[bold red]portalbot:[/] {message}", highlight=False)
+    sys.exit(EXIT_USAGE)
 
 
 # --- payers, credentials, evidence, schema ----------------------------------------------
