@@ -600,6 +600,11 @@ from portalbot.review.cli import report_command, review_group  # noqa: E402
 main.add_command(review_group, "review")
 main.add_command(report_command, "report")
 
+# --- X12 in: 835 remittances, 277 acknowledgments (portalbot.x12) ---------------------------
+from portalbot.x12.cli import remit_command  # noqa: E402
+
+main.add_command(remit_command, "remit")
+
 
 def run() -> None:
     try:
