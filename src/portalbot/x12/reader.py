@@ -73,7 +73,7 @@ ENVELOPE_PROBLEMS = {
     ("st", "23"): "the ST control number is not unique within its group",
     ("gs", "1"): "functional group not supported",
     ("gs", "2"): "functional group version not supported",
-    ("gs", "3"): "the functional group trailer (GE) is missing",
+    ("gs", "3"): "the functional group trailer (GE) is missing, or a transaction set in it is not closed",
     ("gs", "4"): "the GE control number does not match its GS",
     ("gs", "5"): "GE01 does not match the number of transaction sets in the group",
     ("gs", "6"): "the GS control number is not unique",
@@ -83,8 +83,15 @@ ENVELOPE_PROBLEMS = {
     ("isa", "024"): "the interchange content is invalid (a group left open)",
     ("isa", "025"): "the interchange control number is not unique in the file",
 }
+# pyx12 reports these while reading the trailer, before it says the trailer was reached.
+TRAILER_ERRORS = {
+    ("st", "3"): ("SE", "ST_LOOP"), ("st", "4"): ("SE", "ST_LOOP"),
+    ("gs", "4"): ("GE", "GS_LOOP"), ("gs", "5"): ("GE", "GS_LOOP"),
+    ("isa", "001"): ("IEA", "ISA_LOOP"), ("isa", "021"): ("IEA", "ISA_LOOP"),
+}
 # pyx12's own warning about `NM1*QC*1*X~`-style trailing separators is not an error.
 IGNORED = {("seg", "SEG1")}
+_SEGMENT_ID_ONLY = re.compile(r"[A-Z][A-Z0-9]{1,2}")
 _SEGMENT_ID = re.compile(r"\(([A-Z][A-Z0-9]{1,2})\)")
 
 
@@ -160,7 +167,7 @@ class _Collector(pyx12.error_handler.errh_null):
 
     offset: int = 0
     problems: list[_Problem] = field(default_factory=list)
-    here: tuple[str, str, int] = ("ISA", "ISA", 1)
+    here: tuple[str, str, int] = ("ISA", "ISA_LOOP", 1)
 
     def __post_init__(self) -> None:
         super().__init__()
@@ -169,31 +176,33 @@ class _Collector(pyx12.error_handler.errh_null):
         self.here = (seg_id, loop, self.offset + ordinal)
 
     def add_isa_loop(self, seg: Any, src: Any) -> None:
-        self._at("ISA", "ISA", src.get_cur_line())
+        self._at("ISA", "ISA_LOOP", src.get_cur_line())
 
     def add_gs_loop(self, seg: Any, src: Any) -> None:
-        self._at("GS", "GS", src.get_cur_line())
+        self._at("GS", "GS_LOOP", src.get_cur_line())
 
     def add_st_loop(self, seg: Any, src: Any) -> None:
-        self._at("ST", "ST", src.get_cur_line())
+        self._at("ST", "ST_LOOP", src.get_cur_line())
 
     def close_st_loop(self, node: Any, seg: Any, src: Any) -> None:
-        self._at("SE", "ST", src.get_cur_line())
+        self._at("SE", "ST_LOOP", src.get_cur_line())
 
     def close_gs_loop(self, node: Any, seg: Any, src: Any) -> None:
-        self._at("GE", "GS", src.get_cur_line())
+        self._at("GE", "GS_LOOP", src.get_cur_line())
 
     def close_isa_loop(self, node: Any, seg: Any, src: Any) -> None:
-        self._at("IEA", "ISA", src.get_cur_line())
+        self._at("IEA", "ISA_LOOP", src.get_cur_line())
 
     def add_seg(self, map_node: Any, seg: Any, seg_count: int, cur_line: int,
                 ls_id: str | None) -> None:
-        seg_id = map_node.id if map_node is not None else seg.get_seg_id()
-        self._at(str(seg_id), loop_of(map_node.get_path()) if map_node else "?", cur_line)
+        seg_id = str(seg.get_seg_id())
+        if not _SEGMENT_ID_ONLY.fullmatch(seg_id):  # never echo what may be data
+            seg_id = "segment id not recognized"
+        self._at(seg_id, loop_of(map_node.get_path()) if map_node else "?", cur_line)
 
     def handle_errors(self, err_list: list[tuple[str, str, str, Any, int | None]]) -> None:
-        for kind, code, text, _value, _line in err_list:
-            self._record(kind, code, text)
+        for kind, code, text, _value, line in err_list:
+            self._record(kind, code, text, line)
 
     def isa_error(self, err_cde: str, err_str: str) -> None:
         self._record("isa", err_cde, err_str)
@@ -206,14 +215,14 @@ class _Collector(pyx12.error_handler.errh_null):
 
     def seg_error(self, err_cde: str, err_str: str, err_value: Any = None,
                   src_line: int | None = None) -> None:
-        self._record("seg", err_cde, err_str)
+        self._record("seg", err_cde, err_str, src_line)
 
     def ele_error(self, err_cde: str, err_str: str, err_value: Any,
                   refdes: str | None = None) -> None:
         problem = ELEMENT_PROBLEMS.get(err_cde, f"data element error {err_cde}")
         self.problems.append(_Problem(self.here, f"{refdes or 'an element'}: {problem}"))
 
-    def _record(self, kind: str, code: str, text: str) -> None:
+    def _record(self, kind: str, code: str, text: str, _line: int | None = None) -> None:
         if (kind, code) in IGNORED:
             return
         if kind == "seg":
@@ -223,7 +232,11 @@ class _Collector(pyx12.error_handler.errh_null):
                 problem += f": {named.group(1)}"
         else:
             problem = ENVELOPE_PROBLEMS.get((kind, code), f"{kind.upper()} envelope error {code}")
-        self.problems.append(_Problem(self.here, problem))
+        where = self.here
+        if (kind, code) in TRAILER_ERRORS:
+            trailer, loop = TRAILER_ERRORS[(kind, code)]
+            where = (trailer, loop, self.here[2] + 1)
+        self.problems.append(_Problem(where, problem))
 
 
 def loop_of(path: str) -> str:
@@ -316,10 +329,10 @@ def _read_interchange(name: str, chunk: str, offset: int) -> tuple[list[Transact
         ) from None
     except (pyx12.errors.X12Error, ValueError, IndexError, KeyError, AttributeError,
             TypeError):
-        raise X12FileError(
-            f"{name}: segment {errh.here[2]} ({errh.here[0]}, loop {errh.here[1]}): "
-            "cannot be parsed; check the delimiters the ISA declares"
-        ) from None
+        # pyx12 gave up; what it noticed before that says more than where it stopped.
+        errh.problems.append(_Problem(errh.here, "cannot be parsed from here on; check the "
+                                      "delimiters the ISA declares"))
+        raise X12FileError(_describe(name, errh.problems)) from None
     if errh.problems:
         raise X12FileError(_describe(name, errh.problems))
     return builder.done(), count
