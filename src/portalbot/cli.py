@@ -601,9 +601,10 @@ main.add_command(review_group, "review")
 main.add_command(report_command, "report")
 
 # --- X12 in: 835 remittances, 277 acknowledgments (portalbot.x12) ---------------------------
-from portalbot.x12.cli import remit_command  # noqa: E402
+from portalbot.x12.cli import ack_command, remit_command  # noqa: E402
 
 main.add_command(remit_command, "remit")
+main.add_command(ack_command, "ack")
 
 
 def run() -> None:

@@ -145,3 +145,28 @@ def _summary(noun: str, results: list[RemitResult]) -> int:
                       f"number {result.entry.patient_control_number}: {result.note} "
                       "(kept in the ledger's remits table)", highlight=False)
     return EXIT_NEEDS_PERSON if outcomes[UNMATCHED] or outcomes[NOT_APPLIED] else EXIT_OK
+
+
+@click.command("ack")
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@click.pass_context
+def ack_command(ctx: click.Context, files: tuple[Path, ...], fmt: str) -> None:
+    """Record the claim statuses in 277CA / 277 FILES (accepted, pending, rejected)."""
+    from portalbot.cli import _open_ledger, _settings
+    from portalbot.engine import default_worker_name
+    from portalbot.x12.imports import record_acks
+
+    ledger = _open_ledger(_settings(ctx))
+    try:
+        results = record_acks(ledger, list(files), worker=default_worker_name())
+    except X12FileError as exc:
+        _fail_unreadable(exc)
+        return
+    if fmt == "json":
+        click.echo(json.dumps([_result_dict(r) for r in results], indent=2))
+    else:
+        _print_results("Acknowledgments", results)
+    sys.exit(_summary("claim statuses", results))

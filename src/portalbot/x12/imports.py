@@ -1,4 +1,4 @@
-"""From parsed 835s to ledger entries: the verdict, the state it moves a claim to, the words.
+"""From parsed 835s and 277s to ledger entries: the verdict, the state it moves a claim to, the words.
 
 Reading every file comes before recording anything, so a malformed second file leaves the
 ledger as it was; an unbalanced remittance is held back unless the operator accepts it.
@@ -11,6 +11,7 @@ from pathlib import Path
 
 from portalbot.ledger import Ledger
 from portalbot.ledger.remits import RemitEntry, RemitResult, find_claim, record_remit
+from portalbot.x12.acknowledgment import Acknowledgment, ClaimStatus, read_acknowledgments
 from portalbot.x12.remittance import (
     DENIED,
     REVERSED,
@@ -100,3 +101,34 @@ def record_all(ledger: Ledger, remittances: list[Remittance], *, worker: str,
         for claim in remittance.claims:
             result.results.append(record_remit(ledger, entry_for(remittance, claim), worker))
     return result
+
+
+def ack_entry(ack: Acknowledgment, claim: ClaimStatus) -> RemitEntry:
+    codes = ", ".join(claim.codes) or "no status code"
+    words = f"{ack.kind} {ack.file}: {claim.verdict} ({codes})"
+    return RemitEntry(
+        kind=ack.kind,
+        source=ack.payer or "payer",
+        trace=ack.reference,
+        sequence=claim.sequence,
+        file_name=ack.file,
+        payer=ack.payer,
+        patient_control_number=claim.patient_control_number,
+        payer_claim_number=claim.payer_claim_number,
+        status_code=claim.codes[0] if claim.codes else "",
+        verdict=claim.state or "informational",
+        target_state=claim.state,
+        reason_code=claim.codes[0][:32] if claim.codes and claim.state == "rejected" else None,
+        reason=f"{claim.verdict} ({codes}; {ack.kind} {ack.reference})",
+        event=f"{words}; reference {ack.reference}",
+        charge=str(claim.charge) if claim.charge is not None else None,
+        detail={"category": claim.category, "codes": list(claim.codes),
+                "payer_claim_number": claim.payer_claim_number},
+    )
+
+
+def record_acks(ledger: Ledger, paths: list[Path], *, worker: str) -> list[RemitResult]:
+    """Read every file first (a malformed one raises before anything is recorded)."""
+    acks = [ack for path in paths for ack in read_acknowledgments(path)]
+    return [record_remit(ledger, ack_entry(ack, claim), worker)
+            for ack in acks for claim in ack.claims]

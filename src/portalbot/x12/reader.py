@@ -267,7 +267,7 @@ def read_x12(path: Path, *, expect: frozenset[str] | None = None) -> list[Transa
         if expect is not None and transaction.set_id not in expect:
             wanted = " or ".join(sorted(expect))
             raise X12FileError(
-                f"{path.name}: transaction set {transaction.control} is a "
+                f"{path.name}: transaction set {transaction.control} is of type "
                 f"{transaction.set_id}, not {wanted}; give this command {wanted} files"
             )
     return transactions
