@@ -67,7 +67,7 @@ def read_acknowledgments(path: Path) -> list[Acknowledgment]:
 def parse_277(transaction: Transaction) -> Acknowledgment:
     bht = transaction.first("BHT")
     payer = transaction.first("NM1", "2100A")
-    claims = []
+    claims: list[ClaimStatus] = []
     for loop in CLAIM_LOOPS:
         for segments in transaction.loops(loop, "TRN"):
             claims.append(_status(transaction, segments, loop, len(claims) + 1))
