@@ -441,9 +441,12 @@ def _without_duplicates(
 
 def _format(path: Path) -> str:
     suffix = path.suffix.lower()
-    formats = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
+    formats = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv",
+               ".837": "x12", ".x12": "x12", ".edi": "x12"}
     if suffix not in formats:
-        raise ClaimFileError(f"{path.name}: unknown claims file type; use .json, .jsonl or .csv")
+        raise ClaimFileError(
+            f"{path.name}: unknown claims file type; use .json, .jsonl, .csv or .837 (X12 837P)"
+        )
     return formats[suffix]
 
 
@@ -491,13 +494,20 @@ def read_claims(path: Path) -> Iterator[LoadedClaim | ClaimProblem]:
     return _without_duplicates(items, path.name)
 
 
-def load_claims(path: Path) -> ClaimBatchFile:
-    """Read a whole batch once: its hash identifies exactly the bytes the claims came from."""
+def load_claims(path: Path, *, evidence: Path | None = None) -> ClaimBatchFile:
+    """Read a whole batch once: its hash identifies exactly the bytes the claims came from.
+
+    ``evidence`` is the CCM evidence file for an X12 837P batch (``portalbot.x12``).
+    """
     path = Path(path)
     kind = _format(path)
     data = _read_bytes(path)
     items: Iterable[LoadedClaim | ClaimProblem]
-    if kind == "csv":
+    if kind == "x12":
+        from portalbot.x12.professional import read_837p
+
+        items = [item for item, _had_evidence in read_837p(path, evidence)]
+    elif kind == "csv":
         items = _csv_reader(path)
     elif kind == "json":
         items = _iter_json(_json_documents(data, path.name), path.name)

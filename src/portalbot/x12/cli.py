@@ -170,3 +170,36 @@ def ack_command(ctx: click.Context, files: tuple[Path, ...], fmt: str) -> None:
     else:
         _print_results("Acknowledgments", results)
     sys.exit(_summary("claim statuses", results))
+
+
+@click.command("convert")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--evidence", type=click.Path(path_type=Path, dir_okay=False),
+              help="CCM evidence keyed by patient control number (CLM01).")
+@click.option("--out", "out_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="The claims file (JSON) to write; owner-only.")
+def convert_command(file: Path, evidence: Path | None, out_path: Path) -> None:
+    """Write the claims of an X12 837P FILE in portalbot's own JSON format, for a person to read."""
+    from portalbot.claims import ClaimFileError, ClaimProblem
+    from portalbot.cli import err
+    from portalbot.evidence import write_private
+    from portalbot.x12.professional import read_837p
+
+    try:
+        items = list(read_837p(file, evidence))
+    except ClaimFileError as exc:
+        err.print(f"[bold red]portalbot:[/] {exc}", highlight=False)
+        sys.exit(EXIT_USAGE)
+    claims, missing, problems = [], 0, 0
+    for item, had_evidence in items:
+        if isinstance(item, ClaimProblem):
+            problems += 1
+            err.print(f"[yellow]unreadable claim:[/] {item}", highlight=False)
+            continue
+        claims.append(item.claim.model_dump(mode="json"))
+        missing += 0 if had_evidence else 1
+    write_private(out_path, (json.dumps({"claims": claims}, indent=2) + "\n").encode())
+    err.print(f"portalbot: {len(claims)} claims written to {out_path}"
+              + (f"; {missing} have no CCM evidence and will be held by the rules" if missing else "")
+              + (f"; {problems} unreadable" if problems else ""), highlight=False)
+    sys.exit(EXIT_NEEDS_PERSON if problems or missing else EXIT_OK)
