@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 
+import pytest
 from click.testing import Result
 
+from portalbot.claims import ClaimBatchFile
 from portalbot.config import Settings
+from portalbot.intake import intake
 from portalbot.ledger import ClaimRecord, Ledger
 from portalbot.ledger.remits import remits_of, unmatched_remits
 from portalbot.worklist import build_worklist
-from tests.x12.conftest import CORRECTION_835, FIRST_835
+from portalbot.x12.imports import read_all, record_all
+from tests.helpers import postgres_database
+from tests.x12.conftest import ACCEPTED, CORRECTION_835, FIRST_835
 
 Newest = Callable[[str], ClaimRecord]
 
@@ -104,3 +110,25 @@ def test_a_payment_for_a_claim_the_payer_rejected_is_kept_but_not_applied(
     assert "not applied" in result.stderr and "the claim is rejected" in result.stderr
     assert claim_state("NORTHSIDE-2026-10-000113").state == "rejected"
     assert remits_of(demo_ledger, rejected.pk)[0]["applied"] is False
+
+
+@pytest.mark.postgres
+def test_on_postgresql_an_835_is_recorded_once_and_its_denials_listed(
+    settings: Settings, demo_batch: ClaimBatchFile
+) -> None:
+    with postgres_database() as url:
+        shared = settings.model_copy(update={"ledger_url": url})
+        ledger = Ledger.open(shared.resolved_ledger_url)
+        try:
+            for record in intake(ledger, shared, demo_batch).records:
+                if record.claim_id in ACCEPTED:
+                    ledger.transition(record.pk, "queued", "accepted", "test", "accepted")
+            remittances = read_all([FIRST_835])
+            first = record_all(ledger, remittances, worker="test")
+            second = record_all(ledger, remittances, worker="test")
+            assert Counter(r.outcome for r in first.results) == {"recorded": 12, "unmatched": 1}
+            assert {r.outcome for r in second.results} == {"already imported"}
+            reasons = [i.reason for i in build_worklist(ledger, shared, flagged={})]
+            assert reasons.count("denied CO-50") == 2 and reasons.count("denied CO-16") == 1
+        finally:
+            ledger.close()
