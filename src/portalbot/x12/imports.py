@@ -14,6 +14,7 @@ from portalbot.ledger.remits import RemitEntry, RemitResult, find_claim, record_
 from portalbot.x12.acknowledgment import Acknowledgment, ClaimStatus, read_acknowledgments
 from portalbot.x12.remittance import (
     DENIED,
+    PARTIAL,
     REVERSED,
     ClaimPayment,
     Remittance,
@@ -50,7 +51,7 @@ def entry_for(remittance: Remittance, claim: ClaimPayment) -> RemitEntry:
     when = payment.date.isoformat() if payment.date else "no date"
     verdict = claim.verdict
     codes = _codes(claim)
-    main = claim.main_reason if verdict == DENIED else None
+    main = claim.main_reason if verdict in {DENIED, PARTIAL} else None
     words = {
         DENIED: "denied",
         REVERSED: f"payment reversed ({claim.paid})",
