@@ -48,3 +48,12 @@ def test_ack_records_rejections_and_acceptance_of_pending_claims(
 def test_ack_refuses_an_835_and_says_what_it_reads(cli: Callable[..., Result]) -> None:
     result = cli("ack", FIRST_835)
     assert result.exit_code == 2 and "is of type 835, not 277; give this command 277 files" in result.stderr
+
+
+def test_a_late_acknowledgment_does_not_take_a_paid_claim_back(
+    cli: Callable[..., Result], claim_state: Newest
+) -> None:
+    cli("remit", FIRST_835)
+    cli("ack", ACK_277CA)
+    assert claim_state("NORTHSIDE-2026-10-000101").state == "paid"
+    assert claim_state("NORTHSIDE-2026-10-000110").state == "paid"

@@ -28,6 +28,7 @@ RECORDED, UNCHANGED, ALREADY, UNMATCHED, NOT_APPLIED = (
 )
 # Where a claim the payer has is found again by its patient control number.
 _WITH_PAYER = ("accepted", "pending", "paid", "denied")
+_SETTLED = ("paid", "denied")
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,9 @@ def _apply(ledger: Ledger, tx: sa.Connection, claim: ClaimRecord | None, entry: 
     target = entry.target_state
     if target is None or claim.state == target:
         return UNCHANGED, f"the claim is already {claim.state}"
+    if claim.state in _SETTLED and target in {"accepted", "pending"} and entry.verdict != "reversed":
+        # Only a reversal takes a paid or denied claim back; a late acknowledgment does not.
+        return UNCHANGED, f"the claim is already {claim.state}; the later verdict stands"
     if target not in TRANSITIONS.get(claim.state, frozenset()):
         return NOT_APPLIED, f"the claim is {claim.state}; a {entry.verdict} response cannot apply to it"
     fields: dict[str, Any] = {"reason": entry.reason, "reason_code": entry.reason_code}
