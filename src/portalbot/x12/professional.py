@@ -64,8 +64,7 @@ def _claim_loops(segments: tuple[Segment, ...]) -> Iterator[_ClaimLoops]:
         elif loop in {"2000B", "2010BA", "2010BB"}:
             if segment.id == "HL":
                 context = _Context(billing=context.billing)
-            context.subscriber.setdefault(_keyed(segment) + ("" if loop != "2010BB" else "@PR"),
-                                          segment)
+            context.subscriber.setdefault(_keyed(segment), segment)
         elif loop in {"2000C", "2010CA"}:
             if segment.id == "HL":
                 context = _Context(billing=context.billing, subscriber=context.subscriber,
@@ -80,7 +79,7 @@ def _claim_loops(segments: tuple[Segment, ...]) -> Iterator[_ClaimLoops]:
             current.lines.append([segment])
         elif current is not None and loop.startswith("24") and current.lines:
             current.lines[-1].append(segment)
-        elif current is not None and (loop.startswith("23") or loop.startswith("2")):
+        elif current is not None and loop.startswith("23"):
             current.claim.append(segment)
     if current is not None:
         yield current
@@ -179,7 +178,7 @@ def _payer_id(subscriber: dict[str, Segment]) -> str:
     """The portalbot payer the claim is for: the adapter whose id or name the 837P gives."""
     from portalbot.adapters import discover_adapters
 
-    payer = subscriber.get("NM1*PR@PR")
+    payer = subscriber.get("NM1*PR")
     name = payer.value("NM103") if payer else ""
     code = payer.value("NM109") if payer else ""
     adapters = discover_adapters()
