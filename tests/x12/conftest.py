@@ -20,6 +20,7 @@ X12 = ROOT / "fixtures" / "x12"
 FIRST_835 = X12 / "acme-835-2026-11-20.x12"
 CORRECTION_835 = X12 / "acme-835-2026-12-04.x12"
 ACK_277CA = X12 / "acme-277ca-2026-11-01.x12"
+STATUS_277 = X12 / "acme-277-2026-11-15.x12"
 CLAIMS_837P = X12 / "northside-837p-2026-11-01.837"
 EVIDENCE_837P = X12 / "northside-837p-2026-11-01.evidence.json"
 # What the Acme portal answered for the demo claims (12 accepted, 2 rejected, 1 held).

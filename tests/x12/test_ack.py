@@ -9,7 +9,7 @@ from click.testing import Result
 from portalbot.ledger import ClaimRecord, Ledger
 from portalbot.ledger.remits import unmatched_remits
 from portalbot.x12.acknowledgment import read_acknowledgments
-from tests.x12.conftest import ACK_277CA, FIRST_835
+from tests.x12.conftest import ACK_277CA, FIRST_835, STATUS_277
 
 Newest = Callable[[str], ClaimRecord]
 
@@ -57,3 +57,12 @@ def test_a_late_acknowledgment_does_not_take_a_paid_claim_back(
     cli("ack", ACK_277CA)
     assert claim_state("NORTHSIDE-2026-10-000101").state == "paid"
     assert claim_state("NORTHSIDE-2026-10-000110").state == "paid"
+
+
+def test_a_277_claim_status_response_is_refused_as_unmapped(
+    cli: Callable[..., Result], demo_ledger: Ledger
+) -> None:
+    result = cli("ack", STATUS_277)
+    assert result.exit_code == 2
+    assert "has no pyx12 map" in result.stderr and "277CA 005010X214" in result.stderr
+    assert unmatched_remits(demo_ledger) == []

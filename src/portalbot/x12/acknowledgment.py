@@ -1,9 +1,10 @@
-"""277CA (005010X214) acknowledgments and 277 (005010X212) claim status responses.
+"""277CA (005010X214) acknowledgments: each claim's status category, matched like a remittance.
 
-Both carry, per claim, a claim status tracking loop (2200D; 2200E for a dependent in a
-277): ``TRN`` and ``STC`` (category:status:entity), the payer's claim number
-(``REF*1K``) and, in a 277, the patient account number (``REF*EJ``). In a 277CA the
-tracking number ``TRN02`` is the claim's patient control number (CLM01) itself.
+Per claim, the claim status tracking loop (2200D) carries ``TRN`` and ``STC``
+(category:status:entity) and the payer's claim number (``REF*1K``); the tracking number
+``TRN02`` is the claim's patient control number (CLM01) itself, unless a patient account
+number (``REF*EJ``) says otherwise. The 277 claim status response (005010X212) has the
+same loops, but pyx12 4.0 has no working map for it (see ``reader.py``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``portalbot remit`` (835 in) and ``portalbot ack`` (277CA / 277 in).
+"""``portalbot remit`` (835 in), ``portalbot ack`` (277CA in) and ``portalbot convert`` (837P).
 
 Registered on the main command group by ``portalbot.cli``, which this module imports only
 inside the commands (the main CLI imports this one at its end).
@@ -154,7 +154,7 @@ def _summary(noun: str, results: list[RemitResult]) -> int:
               show_default=True)
 @click.pass_context
 def ack_command(ctx: click.Context, files: tuple[Path, ...], fmt: str) -> None:
-    """Record the claim statuses in 277CA / 277 FILES (accepted, pending, rejected)."""
+    """Record the claim statuses in 277CA FILES (accepted, pending, rejected)."""
     from portalbot.cli import _open_ledger, _settings
     from portalbot.engine import default_worker_name
     from portalbot.x12.imports import record_acks

@@ -8,9 +8,10 @@ around pyx12:
 - **One reader per interchange.** pyx12 counts IEA segments across a whole file, so a file
   of several ISA…IEA interchanges is cut at each ISA (whose own delimiters then apply) and
   each interchange is read on its own.
-- **Maps it indexes under another name.** pyx12 4.0 ships the 277 005010X212 map without
-  indexing it, and no 837P 005010X222A2 map: A2 (the 2010 errata to A1) changed code values
-  and situational rules, not segments or loops, so A2 groups are read with the A1 map.
+- **A map under another name.** pyx12 4.0 ships no 837P 005010X222A2 map: A2 (the 2010
+  errata to A1) changed code values and situational rules, not segments or loops, so A2
+  groups are read with the A1 map. (Its 277 005010X212 map is shipped but not indexed, and
+  does not place the HL loops of a well-formed 277, so a 277 X212 is refused as unmapped.)
 
 Errors are reported with the file, the segment's ordinal in the file, its id and its loop,
 in portalbot's own words. pyx12's messages quote element values (which may be PHI), so they
@@ -35,11 +36,8 @@ from portalbot.errors import PortalbotError
 
 ISA_LENGTH = 106
 
-# Maps pyx12 ships but does not index under these versions (GS08).
-EXTRA_MAPS = (
-    ("00501", "005010X212", "HN", "277.5010.X212.xml", "277"),
-    ("00501", "005010X222A2", "HC", "837.5010.X222.A1.xml", "837P"),
-)
+# Versions (GS08) read with a map pyx12 ships under another version.
+EXTRA_MAPS = (("00501", "005010X222A2", "HC", "837.5010.X222.A1.xml", "837P"),)
 
 SEGMENT_PROBLEMS = {
     "1": "unrecognized segment id",
@@ -325,7 +323,7 @@ def _read_interchange(name: str, chunk: str, offset: int) -> tuple[list[Transact
         raise X12FileError(
             f"{name}: segment {errh.here[2]} ({errh.here[0]}): this transaction type or "
             "version (GS01/GS08) has no pyx12 map; portalbot reads 835 005010X221A1, "
-            "277 005010X214/X212 and 837P 005010X222A1/A2"
+            "277CA 005010X214 and 837P 005010X222A1/A2"
         ) from None
     except (pyx12.errors.X12Error, ValueError, IndexError, KeyError, AttributeError,
             TypeError):
