@@ -129,12 +129,15 @@ def main(config: Path | None, data_dir: Path | None, ledger: str | None, log_jso
 @click.option("--concurrency", type=click.IntRange(1, 32), help="Claims in flight at once.")
 @click.option("--max-claims", type=click.IntRange(0), help="Stop after this many claims.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("--evidence", type=click.Path(path_type=Path, dir_okay=False),
+              help="CCM evidence for an X12 837P FILE, keyed by patient control number.")
 @click.pass_context
 def submit(ctx: click.Context, file: Path, payers: tuple[str, ...], dry_run: bool,
-           concurrency: int | None, max_claims: int | None, no_progress: bool) -> None:
-    """Check and submit every claim in FILE (JSON, JSON Lines or CSV)."""
+           concurrency: int | None, max_claims: int | None, no_progress: bool,
+           evidence: Path | None = None) -> None:
+    """Check and submit every claim in FILE (JSON, JSON Lines, CSV or X12 837P)."""
     settings = _settings(ctx, concurrency=concurrency)
-    batch = _load_or_exit(file, settings)
+    batch = _load_or_exit(file, settings, evidence)
     ledger = _open_ledger(settings)
     if dry_run:
         sys.exit(_rehearse(settings, ledger, batch, payers, max_claims, no_progress))
@@ -388,9 +391,9 @@ def _stop_on_signal() -> threading.Event:
     return stop
 
 
-def _load_or_exit(file: Path, settings: Settings) -> ClaimBatchFile:
+def _load_or_exit(file: Path, settings: Settings, evidence: Path | None = None) -> ClaimBatchFile:
     try:
-        batch = load_claims(file, max_problems=settings.max_problems_reported)
+        batch = load_claims(file, max_problems=settings.max_problems_reported, evidence=evidence)
     except ClaimFileError as exc:
         err.print(f"[bold red]portalbot:[/] {for_terminal(exc)}", highlight=False)
         sys.exit(EXIT_USAGE)
@@ -486,13 +489,16 @@ def _report(
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--fix", "fix_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Write corrected copies of held claims (new versions) to this JSON file.")
+@click.option("--evidence", type=click.Path(path_type=Path, dir_okay=False),
+              help="CCM evidence for an X12 837P FILE, keyed by patient control number.")
 @click.pass_context
-def validate(ctx: click.Context, file: Path, fmt: str, fix_path: Path | None) -> None:
+def validate(ctx: click.Context, file: Path, fmt: str, fix_path: Path | None,
+             evidence: Path | None = None) -> None:
     """Check claims against the CCM rules without submitting anything."""
     from portalbot import rules
 
     settings = _settings(ctx)
-    batch = _load_or_exit(file, settings)
+    batch = _load_or_exit(file, settings, evidence)
     with environment_errors():
         checker = RuleChecker(settings)
         verdicts = [checker.verdict(loaded.claim) for loaded in batch.claims]
@@ -778,6 +784,13 @@ from portalbot.review.cli import report_command, review_group  # noqa: E402
 
 main.add_command(review_group, "review")
 main.add_command(report_command, "report")
+
+# --- X12 in: 835 remittances, 277 acknowledgments (portalbot.x12) ---------------------------
+from portalbot.x12.cli import ack_command, convert_command, remit_command  # noqa: E402
+
+main.add_command(remit_command, "remit")
+main.add_command(ack_command, "ack")
+main.add_command(convert_command, "convert")
 
 
 def run() -> None:
