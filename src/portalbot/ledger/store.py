@@ -233,7 +233,10 @@ class Ledger:
             else:
                 ledger.check_schema()
         except sa.exc.OperationalError as exc:
-            raise faults.as_ledger_error(exc, _sqlite_file(url)) or LedgerError(
+            fault = faults.as_ledger_error(exc, _sqlite_file(url))
+            if fault is not None:
+                raise LedgerError(f"{fault.message} (ledger {display_url(url)})") from None
+            raise LedgerError(
                 f"the ledger {display_url(url)} cannot be reached ({type(exc.orig).__name__})"
             ) from None
         return ledger
