@@ -179,3 +179,75 @@ def test_a_dead_owners_claim_is_due_once_its_request_can_no_longer_land(tmp_path
     assert ledger.expire_submissions("w2", lambda owner: owner == "w1", grace_s=60,
                                      landing_s=60) == [pk]
     assert ledger.claim(pk).next_attempt_at == intent + timedelta(seconds=60)
+
+
+def test_one_time_code_steps_are_reserved_once_per_account_across_ledger_handles(
+    tmp_path: Path,
+) -> None:
+    """Two handles on one ledger file stand for two worker processes."""
+    url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+    first, second = Ledger.open(url), Ledger.open(url)
+    try:
+        taken = [
+            first.reserve_code_step("blueriver", "billing", 100, "host:1"),
+            second.reserve_code_step("blueriver", "billing", 100, "host:2"),
+            first.reserve_code_step("blueriver", "billing", 100, "host:3"),
+            second.reserve_code_step("blueriver", "other-office", 100, "host:2"),
+            second.reserve_code_step("blueriver", "billing", 105, "host:2"),
+        ]
+    finally:
+        first.close()
+        second.close()
+    assert taken == [100, 101, 102, 100, 105]
+
+
+def test_a_reserved_step_is_swept_once_the_portal_can_no_longer_accept_its_code(
+    tmp_path: Path,
+) -> None:
+    from datetime import timedelta
+
+    from tests.helpers import Clock
+
+    clock = Clock()
+    ledger = Ledger.open(f"sqlite:///{tmp_path / 'l.sqlite3'}", clock=clock)
+    assert ledger.reserve_code_step("blueriver", "billing", 100, "w") == 100
+    clock.now += timedelta(seconds=60)  # step 100's code may still be accepted as "the previous"
+    assert ledger.reserve_code_step("blueriver", "billing", 100, "w") == 101
+    clock.now += timedelta(seconds=300)
+    with ledger.engine.connect() as connection:
+        before = connection.execute(sa.text("SELECT count(*) FROM locks")).scalar()
+    assert ledger.reserve_code_step("blueriver", "billing", 112, "w") == 112
+    with ledger.engine.connect() as connection:
+        after = connection.execute(sa.text("SELECT count(*) FROM locks")).scalar()
+    assert (before, after) == (2, 1)
+    ledger.close()
+
+
+def _reserve_concurrently(url: str, sessions: int) -> list[int]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    handles = [Ledger.open(url) for _ in range(sessions)]
+    try:
+        with ThreadPoolExecutor(sessions) as pool:
+            return list(pool.map(
+                lambda n: handles[n].reserve_code_step("blueriver", "billing", 500, f"host:{n}"),
+                range(sessions),
+            ))
+    finally:
+        for handle in handles:
+            handle.close()
+
+
+def test_sign_ins_racing_for_one_step_on_sqlite_each_get_their_own(tmp_path: Path) -> None:
+    steps = _reserve_concurrently(f"sqlite:///{tmp_path / 'race.sqlite3'}", 6)
+    assert sorted(steps) == list(range(500, 506))
+
+
+@pytest.mark.postgres
+def test_sign_ins_racing_for_one_step_on_postgresql_each_get_their_own() -> None:
+    from tests.helpers import postgres_database
+
+    with postgres_database() as url:
+        Ledger.open(url).close()
+        steps = _reserve_concurrently(url, 6)
+    assert sorted(steps) == list(range(500, 506))

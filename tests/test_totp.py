@@ -69,3 +69,24 @@ def test_a_secret_that_is_not_base32_is_an_authentication_error_without_the_secr
     with pytest.raises(AuthenticationError) as raised:
         asyncio.run(codes.code("blueriver", "billing", "not base32 at all!"))
     assert "not base32" not in str(raised.value) and "--totp" in str(raised.value)
+
+
+def test_steps_come_from_the_injected_reservation_so_another_process_can_hold_them() -> None:
+    """A reservation that another process already took step N in: this guard waits for N+1."""
+    fake = FakeTime(1_800_000_005.0)
+    held_elsewhere = {1_800_000_005 // 30}
+    asked: list[tuple[str, str, int]] = []
+
+    def reserve(payer_id: str, account: str, earliest: int) -> int:
+        asked.append((payer_id, account, earliest))
+        step = earliest
+        while step in held_elsewhere:
+            step += 1
+        held_elsewhere.add(step)
+        return step
+
+    codes = OneTimeCodes(clock=fake.clock, sleep=fake.sleep).reserving_with(reserve)
+    code = asyncio.run(codes.code("blueriver", "billing", SECRET))
+
+    assert asked == [("blueriver", "billing", 1_800_000_005 // 30)]
+    assert code == pyotp.TOTP(SECRET).at(1_800_000_030) and fake.slept == [25.0]

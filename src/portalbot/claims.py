@@ -476,9 +476,12 @@ def _without_duplicates(
 
 def _format(path: Path) -> str:
     suffix = path.suffix.lower()
-    formats = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
+    formats = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv",
+               ".837": "x12", ".x12": "x12", ".edi": "x12"}
     if suffix not in formats:
-        raise ClaimFileError(f"{path.name}: unknown claims file type; use .json, .jsonl or .csv")
+        raise ClaimFileError(
+            f"{path.name}: unknown claims file type; use .json, .jsonl, .csv or .837 (X12 837P)"
+        )
     return formats[suffix]
 
 
@@ -561,13 +564,16 @@ def _hash_file(path: Path, digest: Any) -> None:
             digest.update(chunk)
 
 
-def load_claims(path: Path, *, max_problems: int = DEFAULT_MAX_PROBLEMS) -> ClaimBatchFile:
+def load_claims(
+    path: Path, *, max_problems: int = DEFAULT_MAX_PROBLEMS, evidence: Path | None = None
+) -> ClaimBatchFile:
     """Read a whole batch once: its hash identifies exactly the bytes the claims came from.
 
     Memory stays flat on any input: JSON Lines is read a bounded line at a time, only the
     first ``max_problems`` unreadable records are kept (the rest are counted), and a file
     whose first ``max_problems`` records are not JSON at all is refused at once as not a
-    claims file, instead of being reported line by line to its end.
+    claims file, instead of being reported line by line to its end. ``evidence`` is the
+    CCM evidence file for an X12 837P batch (``portalbot.x12``).
     """
     path = Path(path)
     kind = _format(path)
@@ -577,7 +583,12 @@ def load_claims(path: Path, *, max_problems: int = DEFAULT_MAX_PROBLEMS) -> Clai
     more = 0
     with contextlib.ExitStack() as stack:
         items: Iterable[LoadedClaim | ClaimProblem]
-        if kind == "csv":
+        if kind == "x12":
+            from portalbot.x12.professional import read_837p
+
+            _hash_file(path, digest)
+            items = [item for item, _had_evidence in read_837p(path, evidence)]
+        elif kind == "csv":
             _hash_file(path, digest)
             items = _csv_reader(path)
         elif kind == "json":

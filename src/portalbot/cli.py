@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from rich.console import Console
@@ -31,17 +31,18 @@ from rich.text import Text
 
 from portalbot import credentials as keyring_credentials
 from portalbot.adapters import Credentials, discover_adapters
-from portalbot.claims import ClaimBatchFile, ClaimFileError, claim_json_schema, load_claims
+from portalbot.claims import Claim, ClaimBatchFile, ClaimFileError, claim_json_schema, load_claims
 from portalbot.config import Settings, load_settings
 from portalbot.engine import ClaimResult, Engine, RunSummary
 from portalbot.errors import ConfigError, LedgerError, PortalbotError
 from portalbot.evidence import EvidenceStore, write_private
 from portalbot.intake import RuleChecker, intake
-from portalbot.ledger import ClaimRecord, Ledger
+from portalbot.ledger import ClaimRecord, Ledger, RequeueRefused
+from portalbot.ledger import faults as ledger_faults
 from portalbot.ledger.states import NEEDS_PERSON_STATES
 from portalbot.ledger.urls import LedgerUrlError, display_url
 from portalbot.logs import configure as configure_logs
-from portalbot.logs import get_logger
+from portalbot.logs import get_logger, register_claim_phi, scrub
 from portalbot.private import check_installation, restrict_umask
 from portalbot.text import cell, for_terminal, visible
 
@@ -56,7 +57,12 @@ log = get_logger("portalbot.cli")
 
 @contextmanager
 def environment_errors() -> Iterator[None]:
-    """Turn errors about the environment into exit status 3 with one clear line."""
+    """Turn errors about the environment into exit status 3 with one clear line.
+
+    A ledger fault (a full disk, a locked SQLite file, a lost PostgreSQL connection) is
+    one of them wherever it strikes: the message says what to fix, never the SQL or a
+    traceback, and nothing half-done was committed (every ledger write is a transaction).
+    """
     try:
         yield
     except LedgerUrlError as exc:  # a bad --ledger is a usage error, not the environment
@@ -65,6 +71,21 @@ def environment_errors() -> Iterator[None]:
     except (ConfigError, LedgerError) as exc:
         err.print(f"[bold red]portalbot:[/] {for_terminal(exc)}", highlight=False)
         sys.exit(EXIT_ENVIRONMENT)
+    except Exception as exc:
+        message = ledger_faults.describe(exc)
+        if message is None:
+            raise
+        err.print(f"[bold red]portalbot:[/] {message}", highlight=False)
+        sys.exit(EXIT_ENVIRONMENT)
+
+
+class _Commands(click.Group):
+    """Every command runs inside ``environment_errors``, so a ledger fault in any of them
+    exits 3 with one line (a traceback would print the SQL, and with it claim data)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with environment_errors():
+            return super().invoke(ctx)
 
 
 def _settings(ctx: click.Context, **overrides: Any) -> Settings:
@@ -85,7 +106,7 @@ def _open_ledger(settings: Settings) -> Ledger:
         return Ledger.open(settings.resolved_ledger_url)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", type=click.Path(path_type=Path), help="portalbot.toml to read.")
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Where the ledger and evidence live.")
 @click.option("--ledger", help="Ledger URL: sqlite:///FILE or postgresql://…")
@@ -108,12 +129,15 @@ def main(config: Path | None, data_dir: Path | None, ledger: str | None, log_jso
 @click.option("--concurrency", type=click.IntRange(1, 32), help="Claims in flight at once.")
 @click.option("--max-claims", type=click.IntRange(0), help="Stop after this many claims.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("--evidence", type=click.Path(path_type=Path, dir_okay=False),
+              help="CCM evidence for an X12 837P FILE, keyed by patient control number.")
 @click.pass_context
 def submit(ctx: click.Context, file: Path, payers: tuple[str, ...], dry_run: bool,
-           concurrency: int | None, max_claims: int | None, no_progress: bool) -> None:
-    """Check and submit every claim in FILE (JSON, JSON Lines or CSV)."""
+           concurrency: int | None, max_claims: int | None, no_progress: bool,
+           evidence: Path | None = None) -> None:
+    """Check and submit every claim in FILE (JSON, JSON Lines, CSV or X12 837P)."""
     settings = _settings(ctx, concurrency=concurrency)
-    batch = _load_or_exit(file, settings)
+    batch = _load_or_exit(file, settings, evidence)
     ledger = _open_ledger(settings)
     if dry_run:
         sys.exit(_rehearse(settings, ledger, batch, payers, max_claims, no_progress))
@@ -367,9 +391,9 @@ def _stop_on_signal() -> threading.Event:
     return stop
 
 
-def _load_or_exit(file: Path, settings: Settings) -> ClaimBatchFile:
+def _load_or_exit(file: Path, settings: Settings, evidence: Path | None = None) -> ClaimBatchFile:
     try:
-        batch = load_claims(file, max_problems=settings.max_problems_reported)
+        batch = load_claims(file, max_problems=settings.max_problems_reported, evidence=evidence)
     except ClaimFileError as exc:
         err.print(f"[bold red]portalbot:[/] {for_terminal(exc)}", highlight=False)
         sys.exit(EXIT_USAGE)
@@ -465,13 +489,16 @@ def _report(
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--fix", "fix_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Write corrected copies of held claims (new versions) to this JSON file.")
+@click.option("--evidence", type=click.Path(path_type=Path, dir_okay=False),
+              help="CCM evidence for an X12 837P FILE, keyed by patient control number.")
 @click.pass_context
-def validate(ctx: click.Context, file: Path, fmt: str, fix_path: Path | None) -> None:
+def validate(ctx: click.Context, file: Path, fmt: str, fix_path: Path | None,
+             evidence: Path | None = None) -> None:
     """Check claims against the CCM rules without submitting anything."""
     from portalbot import rules
 
     settings = _settings(ctx)
-    batch = _load_or_exit(file, settings)
+    batch = _load_or_exit(file, settings, evidence)
     with environment_errors():
         checker = RuleChecker(settings)
         verdicts = [checker.verdict(loaded.claim) for loaded in batch.claims]
@@ -562,6 +589,47 @@ def ledger_migrate(ctx: click.Context) -> None:
     _open_ledger(settings).close()  # opening migrates
     err.print(f"portalbot: ledger {for_terminal(display_url(settings.resolved_ledger_url))} is up to date",
               highlight=False)
+
+
+@ledger.command("requeue")
+@click.argument("claim_id")
+@click.option("--version", type=click.IntRange(1), help="Which version (default: the newest).")
+@click.option("--reason", required=True, help="What the person checked, for the ledger's record.")
+@click.option("--checked-portal", is_flag=True,
+              help="For an in_doubt claim: a person searched the portal and it is not there.")
+@click.pass_context
+def ledger_requeue(ctx: click.Context, claim_id: str, version: int | None, reason: str,
+                   checked_portal: bool) -> None:
+    """Put a failed or needs_human claim back on the queue after a person checked the portal."""
+    if not reason.strip():
+        _usage_error(f"claim {claim_id}: --reason is empty; say what was checked on the portal")
+    store = _open_ledger(_settings(ctx))
+    record = _one_version(store, claim_id, version)
+    register_claim_phi(Claim.model_validate(record.payload))  # a typed reason may name the patient
+    person = getpass.getuser()
+    try:
+        requeued = store.requeue(record.pk, person, scrub(reason.strip()),
+                                 checked_portal=checked_portal)
+    except RequeueRefused as exc:
+        _usage_error(str(exc))
+    err.print(f"portalbot: claim {claim_id} v{requeued.version} is queued again "
+              f"(by {person}); `portalbot resubmit` or a worker will send it", highlight=False)
+
+
+def _one_version(store: Ledger, claim_id: str, version: int | None) -> ClaimRecord:
+    """The named version of a claim, or its newest; exit 2 naming what is missing."""
+    versions = store.versions_of(claim_id)
+    if version is not None:
+        versions = [r for r in versions if r.version == version]
+    if not versions:
+        which = f"claim {claim_id}" + (f" v{version}" if version is not None else "")
+        _usage_error(f"{which} is not in the ledger (`portalbot ledger` lists them)")
+    return versions[-1]
+
+
+def _usage_error(message: str) -> NoReturn:
+    err.print(f"[bold red]portalbot:[/] {message}", highlight=False)
+    sys.exit(EXIT_USAGE)
 
 
 # --- payers, credentials, evidence, schema ----------------------------------------------
@@ -716,6 +784,13 @@ from portalbot.review.cli import report_command, review_group  # noqa: E402
 
 main.add_command(review_group, "review")
 main.add_command(report_command, "report")
+
+# --- X12 in: 835 remittances, 277 acknowledgments (portalbot.x12) ---------------------------
+from portalbot.x12.cli import ack_command, convert_command, remit_command  # noqa: E402
+
+main.add_command(remit_command, "remit")
+main.add_command(ack_command, "ack")
+main.add_command(convert_command, "convert")
 
 
 def run() -> None:

@@ -49,6 +49,7 @@ from portalbot.ledger.states import FAILED, IN_DOUBT, NEEDS_HUMAN, QUEUED, SUBMI
 from portalbot.ledger.store import PERSON_CIRCUITS, Circuit
 from portalbot.logs import get_logger, register_claim_phi, register_secrets, scrub
 from portalbot.outcomes import Outcome
+from portalbot.totp import OneTimeCodes, shared_codes
 
 log = get_logger("portalbot.engine")
 
@@ -815,8 +816,21 @@ class Engine:
                 known = ", ".join(sorted(self.registry)) or "none"
                 raise ConfigError(f"no adapter for payer {payer_id!r} (known: {known})")
             base_url = self.settings.payer(payer_id).base_url
-            self._adapters[payer_id] = self.registry[payer_id](base_url)
+            self._adapters[payer_id] = self._codes_through_ledger(self.registry[payer_id](base_url))
         return self._adapters[payer_id]
+
+    def _codes_through_ledger(self, adapter: PortalAdapter) -> PortalAdapter:
+        """An adapter that takes one-time codes gets a guard whose time steps are reserved
+        in the ledger, so workers in other processes and on other hosts that share the
+        portal account never send the same code (the adapter never sees the ledger)."""
+        if hasattr(adapter, "codes"):
+            codes: OneTimeCodes = getattr(adapter, "codes", None) or shared_codes()
+            adapter.codes = codes.reserving_with(
+                lambda payer_id, account, earliest: self.ledger.reserve_code_step(
+                    payer_id, account, earliest, self.worker, step_s=codes.step_s
+                )
+            )
+        return adapter
 
     def _account(self, payer_id: str, claim: Claim) -> str:
         settings = self.settings.payer(payer_id)

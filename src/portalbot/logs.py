@@ -14,7 +14,7 @@ import logging
 import re
 import sys
 import threading
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from contextvars import ContextVar
 from datetime import date
 from typing import Any
@@ -124,14 +124,20 @@ def scrub(text: str) -> str:
     return redactor.scrub(text)
 
 
-def _redact_value(value: Any) -> Any:
+def _each_string(value: Any, change: Callable[[str], str], masked: frozenset[str] = frozenset()) -> Any:
+    """``value`` with ``change`` applied to every string in it, and the values of the keys
+    in ``masked`` replaced by the mask, however deep."""
     if isinstance(value, str):
-        return redactor.scrub(value)
+        return change(value)
     if isinstance(value, dict):
-        return {k: MASK if k in SENSITIVE_KEYS else _redact_value(v) for k, v in value.items()}
+        return {k: MASK if k in masked else _each_string(v, change, masked) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_redact_value(v) for v in value]
+        return [_each_string(v, change, masked) for v in value]
     return value
+
+
+def _redact_value(value: Any) -> Any:
+    return _each_string(value, redactor.scrub, SENSITIVE_KEYS)
 
 
 def redact_processor(
@@ -146,13 +152,7 @@ def redact_processor(
 
 
 def _visible_value(value: Any, *, keep_newlines: bool = False) -> Any:
-    if isinstance(value, str):
-        return visible(value, keep_newlines=keep_newlines)
-    if isinstance(value, dict):
-        return {k: _visible_value(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_visible_value(v) for v in value]
-    return value
+    return _each_string(value, lambda text: visible(text, keep_newlines=keep_newlines))
 
 
 def visible_processor(

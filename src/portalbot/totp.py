@@ -7,9 +7,11 @@ reserving the step before it waits so concurrent sign-ins never race for the sam
 The clock and the sleep are injectable: tests tie them to a mock portal's settable clock
 instead of waiting for real time to pass.
 
-The guard is per process. Several worker processes sharing one portal account should be
-limited to one session per account (``max_sessions_per_account``), or keep their own
-accounts.
+Where the step is reserved is injectable too (``StepReservation``). On its own the guard
+is per process (``LocalSteps``); the engine hands adapters a guard whose steps are
+reserved in the ledger (``OneTimeCodes.reserving_with``), so worker processes on many
+hosts sharing one portal account never send the same code. Adapters know nothing of
+the ledger: they only ask ``self.codes`` for a code.
 """
 
 from __future__ import annotations
@@ -25,24 +27,50 @@ from portalbot.errors import AuthenticationError
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+StepReservation = Callable[[str, str, int], int]
+"""``reserve(payer_id, account, earliest)``: reserve and return the lowest time step at or
+after ``earliest`` that no other session of the account has reserved."""
 STEP_S = 30
+
+
+class LocalSteps:
+    """Reserves time steps within this process only."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last_step: dict[tuple[str, str], int] = {}
+
+    def __call__(self, payer_id: str, account: str, earliest: int) -> int:
+        key = (payer_id, account)
+        with self._lock:
+            step = max(earliest, self._last_step.get(key, -1) + 1)
+            self._last_step[key] = step
+            return step
+
+    def forget(self, payer_id: str, account: str) -> None:
+        with self._lock:
+            self._last_step.pop((payer_id, account), None)
 
 
 class OneTimeCodes:
     """Hands out TOTP codes, each time step at most once per (payer, account)."""
 
-    def __init__(self, clock: Clock = time.time, sleep: Sleep = asyncio.sleep, step_s: int = STEP_S):
+    def __init__(
+        self,
+        clock: Clock = time.time,
+        sleep: Sleep = asyncio.sleep,
+        step_s: int = STEP_S,
+        reserve: StepReservation | None = None,
+    ):
         self.clock = clock
         self.sleep = sleep
         self.step_s = step_s
-        self._lock = threading.Lock()
-        self._last_step: dict[tuple[str, str], int] = {}
+        self.reserve: StepReservation = reserve or LocalSteps()
 
-    def _reserve(self, key: tuple[str, str], now: float) -> int:
-        with self._lock:
-            step = max(int(now // self.step_s), self._last_step.get(key, -1) + 1)
-            self._last_step[key] = step
-            return step
+    def reserving_with(self, reserve: StepReservation) -> OneTimeCodes:
+        """The same clock and sleep, with each step reserved through ``reserve`` (the
+        ledger: across processes and hosts)."""
+        return OneTimeCodes(self.clock, self.sleep, self.step_s, reserve)
 
     async def code(self, payer_id: str, account: str, secret: str) -> str:
         """A code no other session of this account has used; waits for a fresh step if needed."""
@@ -55,15 +83,15 @@ class OneTimeCodes:
                 f"again with `portalbot credentials set {payer_id} --totp`",
                 payer_id=payer_id, step="login",
             ) from None
-        step = self._reserve((payer_id, account), self.clock())
+        step = self.reserve(payer_id, account, int(self.clock() // self.step_s))
         wait = step * self.step_s - self.clock()
         if wait > 0:
             await self.sleep(wait)
         return totp.generate_otp(step)
 
     def forget(self, payer_id: str, account: str) -> None:
-        with self._lock:
-            self._last_step.pop((payer_id, account), None)
+        if isinstance(self.reserve, LocalSteps):
+            self.reserve.forget(payer_id, account)
 
 
 _shared = OneTimeCodes()

@@ -6,6 +6,7 @@ from portalbot.ledger.store import (
     Enqueued,
     Evidence,
     Ledger,
+    RequeueRefused,
     derive_portal_key,
     utcnow,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "Enqueued",
     "Evidence",
     "Ledger",
+    "RequeueRefused",
     "check_transition",
     "derive_portal_key",
     "utcnow",

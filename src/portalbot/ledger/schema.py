@@ -199,3 +199,35 @@ signin_throttle = sa.Table(
     sa.Column("last_failure_at", sa.DateTime(timezone=True)),
     sa.Column("locked_until", sa.DateTime(timezone=True)),
 )
+
+# --- X12 in (migration 0005) ---------------------------------------------------------------
+# One row per claim payment (835 loop 2100) or claim status (277), matched to a claim or not:
+# an unmatched remittance is kept for a person, never dropped. (source, trace, sequence)
+# makes a second import of the same file a no-op.
+
+remits = sa.Table(
+    "remits",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("trace", sa.String(80), nullable=False),
+    sa.Column("sequence", sa.Integer, nullable=False),
+    sa.Column("file_name", sa.String(255), nullable=False),
+    sa.Column("payer", sa.String(80), nullable=False),
+    sa.Column("patient_control_number", sa.String(64), nullable=False),
+    sa.Column("payer_claim_number", sa.String(64)),
+    sa.Column("status_code", sa.String(16), nullable=False),
+    sa.Column("verdict", sa.String(16), nullable=False),
+    sa.Column("reason_code", sa.String(32)),
+    sa.Column("charge", sa.String(20)),
+    sa.Column("paid", sa.String(20)),
+    sa.Column("payment_date", sa.Date),
+    sa.Column("claim_pk", sa.Integer, sa.ForeignKey("claims.id")),
+    sa.Column("applied", sa.Boolean, nullable=False),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.Column("detail", sa.JSON, nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("kind", "source", "trace", "sequence", name="uq_remits_source"),
+    sa.Index("ix_remits_claim", "claim_pk"),
+)

@@ -48,8 +48,10 @@ TRANSITIONS: dict[str | None, frozenset[str]] = {
     ACCEPTED: frozenset({PENDING, REJECTED, DENIED, PAID, VOID}),
     REJECTED: frozenset(),
     DUPLICATE: frozenset({NEEDS_HUMAN}),
-    DENIED: frozenset({PAID}),
-    PAID: frozenset(),
+    # An 835 can pay a denied claim (an appeal), and can reverse a payment or a denial: the
+    # claim is back in the payer's hands (accepted) until the corrected remittance arrives.
+    DENIED: frozenset({PAID, ACCEPTED}),
+    PAID: frozenset({ACCEPTED}),
     VOID: frozenset(),
 }
 

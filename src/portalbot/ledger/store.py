@@ -28,12 +28,13 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from portalbot.errors import ClaimChanged, LedgerError
-from portalbot.ledger import schema
+from portalbot.ledger import faults, schema
 from portalbot.ledger.states import (
     ACCEPTED,
     FAILED,
     HELD,
     IN_DOUBT,
+    NEEDS_HUMAN,
     PENDING,
     QUEUED,
     SUBMITTING,
@@ -45,6 +46,10 @@ from portalbot.private import create_private_file, ensure_private_dir
 
 Clock = Callable[[], datetime]
 OwnerCheck = Callable[[str], bool]
+
+
+class RequeueRefused(LedgerError):
+    """A person asked to put a claim back on the queue and its state does not allow it."""
 
 
 def _nobody_dead(_owner: str) -> bool:
@@ -148,33 +153,58 @@ class Evidence:
     trace: str | None = None
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # pysqlite's own transaction handling would defeat BEGIN IMMEDIATE (see _make_engine).
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+SQLITE_BUSY_TIMEOUT_S = 30.0
+
+
+def _sqlite_pragmas(busy_timeout_s: float) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite's own transaction handling would defeat BEGIN IMMEDIATE (see _make_engine).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+        cursor.close()
+
+    return on_connect
 
 
 def _make_engine(url: str) -> sa.Engine:
     target = connect_url(url)  # LedgerUrlError for anything but SQLite and PostgreSQL
     if target.get_backend_name() == "sqlite":
+        # How long to wait for another process's write lock before the run gives up
+        # (a cron run may prefer to fail fast): sqlite:///FILE?timeout=SECONDS.
+        busy_timeout_s = _seconds(target.query.get("timeout", str(SQLITE_BUSY_TIMEOUT_S)))
+        target = target.difference_update_query(["timeout"])
         database = target.database
         if database and database != ":memory:":
             # Born 0600 in a 0700 folder; SQLite gives -wal/-shm/-journal the file's mode.
             ensure_private_dir(Path(database).parent)
             create_private_file(Path(database))
-        engine = sa.create_engine(target, connect_args={"timeout": 30})
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        engine = sa.create_engine(target, connect_args={"timeout": busy_timeout_s})
+        sa.event.listen(engine, "connect", _sqlite_pragmas(busy_timeout_s))
         # Let SQLite take the write lock at BEGIN so two writers queue instead of failing.
         sa.event.listen(
             engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE")
         )
         return engine
     return sa.create_engine(target, pool_pre_ping=True)
+
+
+def _seconds(value: str | tuple[str, ...]) -> float:
+    try:
+        seconds = float(value if isinstance(value, str) else value[-1])
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 86_400:
+        raise LedgerError("the ledger URL's ?timeout= must be a number of seconds, like ?timeout=5")
+    return seconds
+
+
+def _sqlite_file(url: str) -> Path | None:
+    database = sa.engine.make_url(url).database if url.startswith("sqlite") else None
+    return Path(database) if database and database != ":memory:" else None
 
 
 def _alembic_config(connection: sa.Connection) -> Config:
@@ -203,8 +233,12 @@ class Ledger:
             else:
                 ledger.check_schema()
         except sa.exc.OperationalError as exc:
-            raise LedgerError(f"the ledger {display_url(url)} cannot be reached "
-                              f"({type(exc.orig).__name__})") from None
+            fault = faults.as_ledger_error(exc, _sqlite_file(url))
+            if fault is not None:
+                raise LedgerError(f"{fault.message} (ledger {display_url(url)})") from None
+            raise LedgerError(
+                f"the ledger {display_url(url)} cannot be reached ({type(exc.orig).__name__})"
+            ) from None
         return ledger
 
     def close(self) -> None:
@@ -651,6 +685,40 @@ class Ledger:
         with self._tx() as tx:
             tx.execute(t.delete().where(t.c.name == name, t.c.holder == holder))
 
+    def reserve_code_step(
+        self, payer_id: str, account: str, earliest: int, holder: str, *, step_s: int = 30
+    ) -> int:
+        """Reserve the lowest one-time-code time step at or after ``earliest`` that no other
+        session of this portal account holds, for every process and host on this ledger.
+
+        A portal refuses a code used twice, so each (payer, account, step) is one row in
+        ``locks``, inserted atomically; it is kept until the portal can no longer accept
+        that step's code (its own window and one more, for clock drift), then swept.
+        """
+        digest = hashlib.sha256(f"{payer_id}\x00{account}".encode()).hexdigest()[:16]
+        prefix = f"totp:{digest}:"
+        t = schema.locks
+        for _ in range(8):
+            now = self.clock()
+            try:
+                with self._tx() as tx:
+                    tx.execute(t.delete().where(t.c.name.startswith(prefix), t.c.expires_at < now))
+                    taken = {
+                        int(row[0][len(prefix):]) for row in
+                        tx.execute(sa.select(t.c.name).where(t.c.name.startswith(prefix))).all()
+                    }
+                    step = earliest
+                    while step in taken:
+                        step += 1
+                    keep = timedelta(seconds=(step - earliest + 3) * step_s)
+                    tx.execute(t.insert().values(
+                        name=f"{prefix}{step}", holder=holder[:64], expires_at=now + keep
+                    ))
+                return step
+            except sa.exc.IntegrityError:
+                continue  # another host took the same step at the same moment: take the next
+        raise LedgerError(f"could not reserve a one-time-code step for payer {payer_id}")
+
     def backup(self, target: Path) -> None:
         """An online copy of a SQLite ledger (PostgreSQL: use pg_dump)."""
         if self.engine.dialect.name != "sqlite":
@@ -843,6 +911,46 @@ class Ledger:
     def transition(self, pk: int, expected: str | None, target: str, worker: str, reason: str) -> None:
         with self._tx() as tx:
             self._transition(tx, pk, expected, target, worker, reason)
+
+    def requeue(
+        self, pk: int, person: str, reason: str, *, checked_portal: bool = False
+    ) -> ClaimRecord:
+        """A person's way back: a ``failed`` or ``needs_human`` claim goes back on the queue
+        once someone has looked at the portal, recorded with who and why.
+
+        An ``in_doubt`` claim may already be on the portal, so only a person who searched
+        the portal and did not find it (``checked_portal``) can send it back; otherwise
+        reconciliation settles it. A claim a worker holds right now is left alone.
+        """
+        with self._tx() as tx:
+            record = self._get(tx, pk)
+            where = f"claim {record.claim_id} v{record.version}"
+            if record.state == IN_DOUBT and not checked_portal:
+                raise RequeueRefused(
+                    f"{where} is in_doubt: the portal may already hold it. `portalbot resubmit` "
+                    "settles it from the portal's claim history; or, once a person has searched "
+                    f"the portal for patient account number {record.portal_key} and not found "
+                    "it, requeue it with --checked-portal"
+                )
+            if record.state not in {FAILED, NEEDS_HUMAN, IN_DOUBT}:
+                raise RequeueRefused(
+                    f"{where} is {record.state}; only failed, needs_human and (with "
+                    "--checked-portal) in_doubt claims can be put back on the queue"
+                )
+            lease = aware_utc(tx.execute(
+                sa.select(schema.claims.c.lease_expires_at).where(schema.claims.c.id == pk)
+            ).scalar_one())
+            if lease is not None and lease > self.clock():
+                raise RequeueRefused(
+                    f"{where} is being worked on by a worker right now; try again once it is done"
+                )
+            checked = "; the person searched the portal and it is not there" if checked_portal else ""
+            self._transition(
+                tx, pk, record.state, QUEUED, person[:64],
+                f"put back on the queue by {person}: {reason}{checked}",
+                next_attempt_at=None, lease_owner=None, lease_expires_at=None,
+            )
+            return self._get(tx, pk)
 
     # --- payers: the shared safety valves ------------------------------------------------
     def circuit(self, payer_id: str, cooldown_s: float = 900.0) -> Circuit:

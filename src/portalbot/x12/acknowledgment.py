@@ -1,0 +1,112 @@
+"""277CA (005010X214) acknowledgments: each claim's status category, matched like a remittance.
+
+Per claim, the claim status tracking loop (2200D) carries ``TRN`` and ``STC``
+(category:status:entity) and the payer's claim number (``REF*1K``); the tracking number
+``TRN02`` is the claim's patient control number (CLM01) itself, unless a patient account
+number (``REF*EJ``) says otherwise. The 277 claim status response (005010X212) has the
+same loops, but pyx12 4.0 has no working map for it (see ``reader.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from portalbot.x12.reader import Segment, Transaction, read_x12
+
+# STC01-1, the claim status category: what portalbot records for it (None: nothing changes;
+# a finalized claim's money arrives in the 835).
+CATEGORY_STATES = {
+    "A0": "accepted", "A1": "accepted", "A2": "accepted", "A5": "accepted",
+    "A3": "rejected", "A4": "rejected", "A6": "rejected", "A7": "rejected", "A8": "rejected",
+    "P0": "pending", "P1": "pending", "P2": "pending", "P3": "pending", "P4": "pending",
+    "P5": "pending",
+}
+CATEGORY_NAMES = {
+    "A0": "forwarded to another entity", "A1": "received", "A2": "accepted into adjudication",
+    "A3": "returned as unprocessable", "A4": "not found", "A5": "split claim",
+    "A6": "rejected for missing information", "A7": "rejected for invalid information",
+    "A8": "rejected for relational field in error", "F0": "finalized", "F1": "finalized: paid",
+    "F2": "finalized: denied", "F3": "finalized: revised", "F4": "finalized: adjudication complete",
+}
+CLAIM_LOOPS = ("2200D", "2200E")
+
+
+@dataclass(frozen=True)
+class ClaimStatus:
+    patient_control_number: str
+    category: str
+    codes: tuple[str, ...]
+    payer_claim_number: str
+    charge: Decimal | None
+    sequence: int
+
+    @property
+    def state(self) -> str | None:
+        return CATEGORY_STATES.get(self.category)
+
+    @property
+    def verdict(self) -> str:
+        return CATEGORY_NAMES.get(self.category, self.state or self.category)
+
+
+@dataclass(frozen=True)
+class Acknowledgment:
+    file: str
+    control: str
+    reference: str
+    kind: str
+    payer: str
+    claims: tuple[ClaimStatus, ...]
+
+
+def read_acknowledgments(path: Path) -> list[Acknowledgment]:
+    return [parse_277(t) for t in read_x12(path, expect=frozenset({"277"}))]
+
+
+def parse_277(transaction: Transaction) -> Acknowledgment:
+    bht = transaction.first("BHT")
+    payer = transaction.first("NM1", "2100A")
+    claims: list[ClaimStatus] = []
+    for loop in CLAIM_LOOPS:
+        for segments in transaction.loops(loop, "TRN"):
+            claims.append(_status(transaction, segments, loop, len(claims) + 1))
+    kind = "277CA" if transaction.version.startswith("005010X214") else "277"
+    return Acknowledgment(
+        file=transaction.file,
+        control=transaction.control,
+        reference=bht.value("BHT03") if bht else transaction.control,
+        kind=kind,
+        payer=payer.value("NM103") if payer else "",
+        claims=tuple(claims),
+    )
+
+
+def _status(transaction: Transaction, segments: tuple[Segment, ...], loop: str,
+            sequence: int) -> ClaimStatus:
+    own = [s for s in segments if s.loop == loop]
+    stcs = [s for s in own if s.id == "STC"]
+    refs = {s.value("REF01"): s.value("REF02") for s in own if s.id == "REF"}
+    first = stcs[0] if stcs else None
+    codes = tuple(
+        ":".join(p for p in (s.value("STC01-1"), s.value("STC01-2"), s.value("STC01-3")) if p)
+        for s in stcs
+    )
+    return ClaimStatus(
+        patient_control_number=refs.get("EJ") or segments[0].value("TRN02"),
+        category=first.value("STC01-1") if first else "",
+        codes=codes,
+        payer_claim_number=refs.get("1K", ""),
+        charge=_charge(first),
+        sequence=sequence,
+    )
+
+
+def _charge(stc: Segment | None) -> Decimal | None:
+    if stc is None or not stc.value("STC04"):
+        return None
+    try:
+        return Decimal(stc.value("STC04")).quantize(Decimal("0.01"))
+    except InvalidOperation:
+        return None

@@ -1,0 +1,102 @@
+"""837P in: the same claims as portalbot's JSON, the same portal fields, held without evidence."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from payers.acme import AcmeAdapter
+from portalbot.adapters import Filing
+from portalbot.claims import ClaimBatchFile, ClaimFileError, load_claims
+from portalbot.config import Settings
+from portalbot.intake import intake
+from portalbot.ledger import Ledger
+from tests.x12.conftest import CLAIMS_837P, EVIDENCE_837P
+
+ORIGINALS = ["NORTHSIDE-2026-10-000101", "NORTHSIDE-2026-10-000102", "NORTHSIDE-2026-10-000107"]
+
+
+def test_837p_claims_with_evidence_equal_the_demo_json_claims(demo_batch: ClaimBatchFile) -> None:
+    batch = load_claims(CLAIMS_837P, evidence=EVIDENCE_837P)
+    assert batch.problems == []
+    demo = {c.claim.claim_id: c.claim for c in demo_batch.claims}
+    read = {c.claim.claim_id: c.claim for c in batch.claims}
+    for claim_id in ORIGINALS:
+        assert read[claim_id] == demo[claim_id]
+    assert read["NORTHSIDE-2026-10-000107"].subscriber.relationship == "spouse"
+
+
+def test_837p_claims_give_acme_the_same_portal_fields_as_the_json_claims(
+    demo_batch: ClaimBatchFile,
+) -> None:
+    demo = {c.claim.claim_id: c.claim for c in demo_batch.claims}
+    adapter = AcmeAdapter()
+    for loaded in load_claims(CLAIMS_837P, evidence=EVIDENCE_837P).claims:
+        claim = loaded.claim
+        if claim.claim_id not in ORIGINALS:
+            continue
+        filing = Filing("PBKEY000000001")
+        assert adapter.to_form(claim, filing) == adapter.to_form(demo[claim.claim_id], filing)
+
+
+def test_the_replacement_claim_keeps_its_frequency_and_original_claim_number() -> None:
+    [replacement] = [c.claim for c in load_claims(CLAIMS_837P, evidence=EVIDENCE_837P).claims
+                     if c.claim.frequency != "original"]
+    assert (replacement.claim_id, replacement.version) == ("NORTHSIDE-2026-10-000103", 2)
+    assert replacement.frequency == "replacement" and replacement.replaces == "ACM261030001"
+
+
+def test_without_the_evidence_file_every_claim_is_held_naming_what_is_missing(
+    ledger: Ledger, settings: Settings
+) -> None:
+    batch = load_claims(CLAIMS_837P)
+    assert batch.problems == [] and len(batch.claims) == 4
+    records = intake(ledger, settings, batch).records
+    assert {r.state for r in records} == {"held"}
+    for record in records:
+        rules = {f["rule"] for f in record.findings if f["severity"] == "error"}
+        assert {"CCM-CONSENT-01", "CCM-PLAN-01", "CCM-ELIG-03", "CCM-CODE-01"} <= rules
+
+
+def test_validate_reads_an_837p_with_its_evidence(cli: Callable[..., Result]) -> None:
+    assert cli("validate", CLAIMS_837P, "--evidence", EVIDENCE_837P).exit_code == 0
+    held = cli("validate", CLAIMS_837P)
+    assert held.exit_code == 1 and "4 held" in held.stderr
+
+
+def test_convert_writes_the_claims_in_portalbots_format_owner_only(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    target = tmp_path / "claims.json"
+    result = cli("convert", CLAIMS_837P, "--evidence", EVIDENCE_837P, "--out", target)
+    assert result.exit_code == 0, result.stderr
+    assert target.stat().st_mode & 0o777 == 0o600
+    written = json.loads(target.read_text())["claims"]
+    assert [c["claim_id"] for c in written] == [*ORIGINALS, "NORTHSIDE-2026-10-000103"]
+    again = load_claims(target)
+    assert [c.claim for c in again.claims] == [
+        c.claim for c in load_claims(CLAIMS_837P, evidence=EVIDENCE_837P).claims]
+    bare = cli("convert", CLAIMS_837P, "--out", tmp_path / "bare.json")
+    assert bare.exit_code == 1 and "4 have no CCM evidence" in bare.stderr
+
+
+def test_an_evidence_entry_with_an_unknown_field_is_reported_not_guessed(tmp_path: Path) -> None:
+    evidence = json.loads(EVIDENCE_837P.read_text())
+    evidence["claims"]["NORTHSIDE-2026-10-000101"]["minutes"] = 20
+    edited = tmp_path / "evidence.json"
+    edited.write_text(json.dumps(evidence))
+    batch = load_claims(CLAIMS_837P, evidence=edited)
+    [problem] = batch.problems
+    assert problem.field == "minutes" and problem.claim_id == "NORTHSIDE-2026-10-000101"
+    assert len(batch.claims) == 3
+
+
+def test_a_malformed_837p_is_an_unreadable_file_with_segment_and_loop(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.837"
+    bad.write_text(CLAIMS_837P.read_text().replace("SV1*HC:99490*64*", "SV1*HC:99490*6X4*", 1))
+    with pytest.raises(ClaimFileError, match=r"segment \d+ \(SV1, loop 2400\): SV102"):
+        load_claims(bad, evidence=EVIDENCE_837P)
