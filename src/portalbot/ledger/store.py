@@ -894,13 +894,6 @@ class Ledger:
             ).first()
         return dict(row._mapping) if row is not None else None
 
-    def in_doubt_count(self, payer_id: str) -> int:
-        c = schema.claims.c
-        with self.engine.connect() as connection:
-            return int(connection.execute(
-                sa.select(sa.func.count()).where(c.payer_id == payer_id, c.state == IN_DOUBT)
-            ).scalar_one())
-
     def note_attempt(
         self, attempt_id: str, result: str, detail: str, evidence: Evidence, retries: int = 0
     ) -> None:
