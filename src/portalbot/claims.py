@@ -1,6 +1,6 @@
 """The CCM claim interchange model and its loaders (JSON, JSON Lines, CSV).
 
-The models are the source of truth for /work/shared/spec/claim-format.md: strict by design,
+The models are the source of truth for docs/claim-format.md: strict by design,
 because a claim that loads "more or less" is a claim billed wrong. Loading checks shape and
 format only; billing rules (NPI check digits, thresholds, exclusions) live in ``rules``.
 Problems name the file, the claim and the field, never the offending value (it may be PHI).

@@ -64,7 +64,7 @@ def _wait_for(check: object, what: str) -> None:
     deadline = time.monotonic() + BOUND_S
     while not check():  # type: ignore[operator]
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
+        time.sleep(0.1)  # the poll interval of a bounded wait for the condition, not a pause
 
 
 def _stopped(pid: int) -> bool:

@@ -128,7 +128,7 @@ def test_three_worker_processes_on_one_blueriver_account_in_one_totp_window_use_
         for worker in workers:
             if worker.poll() is None:
                 os.kill(worker.pid, signal.SIGUSR1)  # its stacks, into the failure report
-                time.sleep(1)
+                time.sleep(1)  # failure path only: a hung worker has no event to wait for
                 os.killpg(worker.pid, signal.SIGKILL)
                 print(worker.communicate()[1].decode()[-4000:])
 

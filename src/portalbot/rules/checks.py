@@ -1,4 +1,4 @@
-"""Every check of the CCM rule book (/work/shared/spec/ccm-rules.md), each with a rule id.
+"""Every check of the CCM rule book (docs/ccm-rules.md), each with a rule id.
 
 An **error** holds the claim back; a **warning** lets it through and is recorded. Messages
 name the field and the fix, never the patient's name, birth date or member ID.
