@@ -44,9 +44,8 @@ from portalbot.errors import (
     SubmissionUncertain,
 )
 from portalbot.evidence import EvidenceStore
-from portalbot.ledger import ClaimRecord, Evidence, Ledger
+from portalbot.ledger import PERSON_CIRCUITS, Circuit, ClaimRecord, Evidence, Ledger
 from portalbot.ledger.states import FAILED, IN_DOUBT, NEEDS_HUMAN, QUEUED, SUBMITTING
-from portalbot.ledger.store import PERSON_CIRCUITS, Circuit
 from portalbot.logs import get_logger, register_claim_phi, register_secrets, scrub
 from portalbot.outcomes import Outcome
 from portalbot.totp import OneTimeCodes, shared_codes

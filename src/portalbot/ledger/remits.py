@@ -19,9 +19,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from portalbot.ledger import schema
+from portalbot.ledger import ClaimRecord, Ledger, schema
 from portalbot.ledger.states import TRANSITIONS
-from portalbot.ledger.store import ClaimRecord, Ledger
 
 RECORDED, UNCHANGED, ALREADY, UNMATCHED, NOT_APPLIED = (
     "recorded", "unchanged", "already imported", "unmatched", "not applied",

@@ -39,8 +39,7 @@ from starlette.responses import (
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from portalbot.ledger import schema
-from portalbot.ledger.store import ClaimRecord, utcnow
+from portalbot.ledger import ClaimRecord, schema, utcnow
 from portalbot.logs import get_logger
 from portalbot.review import auth, store
 from portalbot.review.views import summarize

@@ -17,8 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from portalbot.errors import PortalbotError
-from portalbot.ledger import schema
-from portalbot.ledger.store import aware_utc
+from portalbot.ledger import aware_utc, schema
 from portalbot.review.auth import ThrottlePolicy
 
 VERIFIED = "verified"
