@@ -3,8 +3,13 @@
 Per claim, the claim status tracking loop (2200D) carries ``TRN`` and ``STC``
 (category:status:entity) and the payer's claim number (``REF*1K``); the tracking number
 ``TRN02`` is the claim's patient control number (CLM01) itself, unless a patient account
-number (``REF*EJ``) says otherwise. The 277 claim status response (005010X212) has the
-same loops, but pyx12 4.0 has no working map for it (see ``reader.py``).
+number (``REF*EJ``) says otherwise. The 277 claim status response (005010X212), the answer
+to a 276 inquiry, has the same claim loops for a subscriber (2200D) or a dependent (2200E);
+its ``TRN02`` is the inquiry's own tracking number, so ``REF*EJ`` is what matches there. It is
+read with portalbot's corrected pyx12 map (``portalbot/x12/maps/``).
+
+Only the claim-level ``STC`` counts; a service line's own ``STC`` (loop 2220D/E) is not the
+claim's verdict.
 """
 
 from __future__ import annotations
@@ -15,19 +20,26 @@ from pathlib import Path
 
 from portalbot.x12.reader import Segment, Transaction, read_x12
 
-# STC01-1, the claim status category: what portalbot records for it (None: nothing changes;
-# a finalized claim's money arrives in the 835).
+# STC01-1, the claim status category: what portalbot records for it. A finalized claim (F*)
+# has been received and adjudicated, so it is at least accepted; whether it was paid or
+# denied, and why, is the 835's to say. Other categories (E*: the inquiry could not be
+# answered, D0, R*) change nothing and are kept as informational.
 CATEGORY_STATES = {
     "A0": "accepted", "A1": "accepted", "A2": "accepted", "A5": "accepted",
     "A3": "rejected", "A4": "rejected", "A6": "rejected", "A7": "rejected", "A8": "rejected",
     "P0": "pending", "P1": "pending", "P2": "pending", "P3": "pending", "P4": "pending",
     "P5": "pending",
+    "F0": "accepted", "F1": "accepted", "F2": "accepted", "F3": "accepted", "F4": "accepted",
 }
 CATEGORY_NAMES = {
     "A0": "forwarded to another entity", "A1": "received", "A2": "accepted into adjudication",
     "A3": "returned as unprocessable", "A4": "not found", "A5": "split claim",
     "A6": "rejected for missing information", "A7": "rejected for invalid information",
-    "A8": "rejected for relational field in error", "F0": "finalized", "F1": "finalized: paid",
+    "A8": "rejected for relational field in error", "P0": "pending: adjudication/details",
+    "P1": "pending: in process", "P2": "pending: payer review",
+    "P3": "pending: provider requested information",
+    "P4": "pending: patient requested information",
+    "P5": "pending: payer administrative/system hold", "F0": "finalized", "F1": "finalized: paid",
     "F2": "finalized: denied", "F3": "finalized: revised", "F4": "finalized: adjudication complete",
 }
 CLAIM_LOOPS = ("2200D", "2200E")
@@ -48,7 +60,15 @@ class ClaimStatus:
 
     @property
     def verdict(self) -> str:
+        """What the payer said, in words: "rejected for invalid information"."""
         return CATEGORY_NAMES.get(self.category, self.state or self.category)
+
+    @property
+    def recorded_as(self) -> str:
+        """The verdict kept in the ledger's ``remits`` row."""
+        if self.category.startswith("F"):
+            return "finalized"
+        return self.state or "informational"
 
 
 @dataclass(frozen=True)
@@ -68,10 +88,10 @@ def read_acknowledgments(path: Path) -> list[Acknowledgment]:
 def parse_277(transaction: Transaction) -> Acknowledgment:
     bht = transaction.first("BHT")
     payer = transaction.first("NM1", "2100A")
-    claims: list[ClaimStatus] = []
-    for loop in CLAIM_LOOPS:
-        for segments in transaction.loops(loop, "TRN"):
-            claims.append(_status(transaction, segments, loop, len(claims) + 1))
+    found = sorted(((segments, loop) for loop in CLAIM_LOOPS
+                    for segments in transaction.loops(loop, "TRN")),
+                   key=lambda pair: pair[0][0].ordinal)  # file order, subscriber or dependent
+    claims = [_status(segments, loop, n) for n, (segments, loop) in enumerate(found, start=1)]
     kind = "277CA" if transaction.version.startswith("005010X214") else "277"
     return Acknowledgment(
         file=transaction.file,
@@ -83,8 +103,7 @@ def parse_277(transaction: Transaction) -> Acknowledgment:
     )
 
 
-def _status(transaction: Transaction, segments: tuple[Segment, ...], loop: str,
-            sequence: int) -> ClaimStatus:
+def _status(segments: tuple[Segment, ...], loop: str, sequence: int) -> ClaimStatus:
     own = [s for s in segments if s.loop == loop]
     stcs = [s for s in own if s.id == "STC"]
     refs = {s.value("REF01"): s.value("REF02") for s in own if s.id == "REF"}

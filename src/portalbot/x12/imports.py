@@ -117,7 +117,7 @@ def ack_entry(ack: Acknowledgment, claim: ClaimStatus) -> RemitEntry:
         patient_control_number=claim.patient_control_number,
         payer_claim_number=claim.payer_claim_number,
         status_code=claim.codes[0] if claim.codes else "",
-        verdict=claim.state or "informational",
+        verdict=claim.recorded_as,
         target_state=claim.state,
         reason_code=claim.codes[0][:32] if claim.codes and claim.state == "rejected" else None,
         reason=f"{claim.verdict} ({codes}; {ack.kind} {ack.reference})",

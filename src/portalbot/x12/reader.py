@@ -8,10 +8,10 @@ around pyx12:
 - **One reader per interchange.** pyx12 counts IEA segments across a whole file, so a file
   of several ISA…IEA interchanges is cut at each ISA (whose own delimiters then apply) and
   each interchange is read on its own.
-- **A map under another name.** pyx12 4.0 ships no 837P 005010X222A2 map: A2 (the 2010
-  errata to A1) changed code values and situational rules, not segments or loops, so A2
-  groups are read with the A1 map. (Its 277 005010X212 map is shipped but not indexed, and
-  does not place the HL loops of a well-formed 277, so a 277 X212 is refused as unmapped.)
+- **Maps pyx12 does not index** (``portalbot.x12.maps``): 837P 005010X222A2 is read with
+  pyx12's A1 map (A2, the 2010 errata, changed code values and situational rules, not
+  segments or loops), and the 277 claim status response 005010X212 with portalbot's
+  corrected copy of pyx12's X212 map, whose HL loops pyx12 4.0 nests wrongly.
 
 Errors are reported with the file, the segment's ordinal in the file, its id and its loop,
 in portalbot's own words. pyx12's messages quote element values (which may be PHI), so they
@@ -33,11 +33,9 @@ import pyx12.params
 import pyx12.x12context
 
 from portalbot.errors import PortalbotError
+from portalbot.x12.maps import EXTRA_MAPS, map_path
 
 ISA_LENGTH = 106
-
-# Versions (GS08) read with a map pyx12 ships under another version.
-EXTRA_MAPS = (("00501", "005010X222A2", "HC", "837.5010.X222.A1.xml", "837P"),)
 
 SEGMENT_PROBLEMS = {
     "1": "unrecognized segment id",
@@ -293,7 +291,8 @@ def split_interchanges(name: str, text: str) -> list[str]:
 
 
 def _reader(chunk: str, errh: _Collector) -> pyx12.x12context.X12ContextReader:
-    reader = pyx12.x12context.X12ContextReader(pyx12.params.params(), errh, io.StringIO(chunk))
+    reader = pyx12.x12context.X12ContextReader(pyx12.params.params(), errh, io.StringIO(chunk),
+                                               map_path=map_path())
     for icvn, version, functional_id, map_file, abbr in EXTRA_MAPS:
         if reader.map_index_if.get_filename(icvn, version, functional_id) is None:
             reader.map_index_if.add_map(icvn, version, functional_id, None, map_file, abbr)
@@ -323,7 +322,7 @@ def _read_interchange(name: str, chunk: str, offset: int) -> tuple[list[Transact
         raise X12FileError(
             f"{name}: segment {errh.here[2]} ({errh.here[0]}): this transaction type or "
             "version (GS01/GS08) has no pyx12 map; portalbot reads 835 005010X221A1, "
-            "277CA 005010X214 and 837P 005010X222A1/A2"
+            "277CA 005010X214, 277 005010X212 and 837P 005010X222A1/A2"
         ) from None
     except (pyx12.errors.X12Error, ValueError, IndexError, KeyError, AttributeError,
             TypeError):
