@@ -193,3 +193,24 @@ def test_validate_and_convert_read_csv_evidence(cli: Callable[..., Result], tmp_
     assert result.exit_code == 0, result.stderr
     assert [c.claim for c in load_claims(target).claims] == [
         c.claim for c in load_claims(CLAIMS_837P, evidence=EVIDENCE_837P).claims]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "element", "said"),
+    [("*11:B:1*Y*A*Y*Y~", "*11:B:1*N*A*Y*Y~", "CLM06", "signature must be on file"),
+     ("*11:B:1*Y*A*Y*Y~", "*11:B:1*Y*C*Y*Y~", "CLM07", "assignment must be accepted"),
+     ("*11:B:1*Y*A*Y*Y~", "*11:B:1*Y*A*N*Y~", "CLM08", "benefits must be assigned"),
+     ("CLM*NORTHSIDE-2026-10-000101*64*", "CLM*NORTHSIDE-2026-10-000101*65*", "CLM02",
+      "total charge differs from the sum of its service lines")],
+    ids=["no signature", "assignment not accepted", "benefits not assigned", "total off"],
+)
+def test_a_claim_the_portal_form_would_misstate_is_reported_not_filed(
+    tmp_path: Path, old: str, new: str, element: str, said: str
+) -> None:
+    bad = tmp_path / "bad.837"
+    bad.write_text(CLAIMS_837P.read_text().replace(old, new, 1))
+    batch = load_claims(bad, evidence=EVIDENCE_837P)
+    [problem] = batch.problems
+    assert (problem.claim_id, problem.field) == ("NORTHSIDE-2026-10-000101", element)
+    assert said in problem.message and problem.location.endswith(f", {element}")
+    assert len(batch.claims) == 3

@@ -175,7 +175,7 @@ def ack_command(ctx: click.Context, files: tuple[Path, ...], fmt: str) -> None:
 @click.command("convert")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.option("--evidence", type=click.Path(path_type=Path, dir_okay=False),
-              help="CCM evidence keyed by patient control number (CLM01).")
+              help="CCM evidence (JSON or CSV) keyed by patient control number (CLM01).")
 @click.option("--out", "out_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="The claims file (JSON) to write; owner-only.")
 def convert_command(file: Path, evidence: Path | None, out_path: Path) -> None:

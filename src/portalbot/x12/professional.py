@@ -184,6 +184,38 @@ def _payer_id(subscriber: dict[str, Segment]) -> str:
     return code.lower() or name.lower() or "unknown"
 
 
+# What every portal form portalbot fills says of the claim (boxes 13, 27, 31 of the CMS-1500):
+# benefits assigned, assignment accepted, the provider's signature on file. An 837P claim
+# that says otherwise cannot be sent as it is.
+CLM_PROMISES = (
+    ("CLM06", {"Y"}, "the provider's signature must be on file (Y)"),
+    ("CLM07", {"A"}, "assignment must be accepted (A)"),
+    ("CLM08", {"Y", "W"}, "benefits must be assigned to the provider (Y, or W)"),
+)
+
+
+def clm_problems(loops: _ClaimLoops) -> list[tuple[str, str]]:
+    """(element, message) for a CLM portalbot cannot file as it is; never the values."""
+    clm = loops.claim[0]
+    found = []
+    for element, allowed, rule in CLM_PROMISES:
+        if clm.value(element) not in allowed:
+            found.append((element, f"{rule} to be filed: portalbot's portal forms confirm it "
+                          "for every claim; correct the claim in the practice-management system "
+                          "or file it by hand"))
+    lines = [s for line in loops.lines for s in line if s.id == "SV1"]
+    try:
+        total = Decimal(clm.value("CLM02"))
+        charges = sum((Decimal(s.value("SV102")) for s in lines), Decimal(0))
+    except InvalidOperation:
+        return found  # pyx12 has reported the amount that is not one
+    if total != charges:
+        found.append(("CLM02", "the claim's total charge differs from the sum of its service "
+                      "lines' charges (SV102); correct the claim in the practice-management "
+                      "system"))
+    return found
+
+
 def to_raw_claim(loops: _ClaimLoops) -> dict[str, Any]:
     """The claim in portalbot's JSON format, without evidence."""
     clm = loops.claim[0]
@@ -254,6 +286,11 @@ def read_837p(path: Path, evidence_path: Path | None = None
             entry = evidence.entries.get(pcn, {})
             raw.update(entry)
             location = f"claim #{number} (CLM at segment {loops.claim[0].ordinal})"
+            refused = clm_problems(loops)
+            for element, message in refused:
+                yield ClaimProblem(path.name, f"{location}, {element}", pcn, element, message), True
+            if refused:
+                continue
             for item in _validate(raw, path.name, location):
                 if isinstance(item, ClaimProblem):
                     item = evidence.relocate(pcn, item)
