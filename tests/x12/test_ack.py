@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -169,3 +170,18 @@ def test_the_corrected_x212_map_changes_only_where_the_loops_sit() -> None:
                               "/2200E")
     assert loops["FOOTER"] == "/ISA_LOOP/GS_LOOP/ST_LOOP/FOOTER"
     assert set(_loop_paths(theirs)) - set(loops) == {f"TABLE2AREA{n}" for n in range(3, 7)}
+
+
+@pytest.mark.parametrize("source", [ACK_277CA, STATUS_277], ids=["277CA", "277"])
+def test_a_malformed_277_exits_2_naming_segment_and_loop_and_records_nothing(
+    cli: Callable[..., Result], demo_ledger: Ledger, claim_state: Newest, tmp_path: Path,
+    source: Path,
+) -> None:
+    bad = tmp_path / source.name
+    bad.write_text(re.sub(r"(STC\*A7[^~]*\*)64", r"\g<1>6X4", source.read_text(), count=1))
+    result = cli("ack", STATUS_277, bad)
+    assert result.exit_code == 2
+    assert re.search(r"segment \d+ \(STC, loop 2200D\): STC04: the data element has an invalid "
+                     "character", result.stderr), result.stderr
+    assert claim_state("NORTHSIDE-2026-10-000109").state == "accepted"
+    assert unmatched_remits(demo_ledger) == []

@@ -214,3 +214,14 @@ def test_a_claim_the_portal_form_would_misstate_is_reported_not_filed(
     assert (problem.claim_id, problem.field) == ("NORTHSIDE-2026-10-000101", element)
     assert said in problem.message and problem.location.endswith(f", {element}")
     assert len(batch.claims) == 3
+
+
+def test_validate_refuses_a_malformed_837p_with_exit_2(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.837"
+    bad.write_text(CLAIMS_837P.read_text().replace("SE*", "XX*", 1))
+    result = cli("validate", bad, "--evidence", EVIDENCE_837P_CSV)
+    assert result.exit_code == 2
+    assert "(SE, loop ST_LOOP)" in result.stderr or "segment id not recognized" in result.stderr
+    assert "Traceback" not in result.output
