@@ -12,15 +12,14 @@ from pathlib import Path
 from portalbot.ledger import Ledger
 from portalbot.ledger.remits import RemitEntry, RemitResult, find_claim, record_remit
 from portalbot.x12.acknowledgment import Acknowledgment, ClaimStatus, read_acknowledgments
+from portalbot.x12.remit_json import claim_dict, remittance_dict
 from portalbot.x12.remittance import (
     DENIED,
     PARTIAL,
     REVERSED,
     ClaimPayment,
     Remittance,
-    claim_dict,
     read_remittances,
-    remittance_dict,
 )
 
 # What each 835 verdict makes of the claim in the ledger.
