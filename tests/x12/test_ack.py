@@ -185,3 +185,18 @@ def test_a_malformed_277_exits_2_naming_segment_and_loop_and_records_nothing(
                      "character", result.stderr), result.stderr
     assert claim_state("NORTHSIDE-2026-10-000109").state == "accepted"
     assert unmatched_remits(demo_ledger) == []
+
+
+def test_a_277_without_the_patient_account_number_is_matched_by_the_payers_claim_number(
+    cli: Callable[..., Result], claim_state: Newest, demo_ledger: Ledger, tmp_path: Path
+) -> None:
+    claim = claim_state("NORTHSIDE-2026-10-000109")
+    with demo_ledger._tx() as tx:  # what an earlier status answer left: the payer's number
+        demo_ledger._transition(tx, claim.pk, "accepted", "pending", "test", "in process",
+                                payer_claim_number="ACM261090001")
+    edited = tmp_path / STATUS_277.name
+    edited.write_text(STATUS_277.read_text().replace(f"REF*EJ*{claim.portal_key}~", "", 1)
+                      .replace("SE*64*", "SE*63*", 1))
+    assert cli("ack", edited).exit_code == 1  # the claim portalbot never sent
+    rejected = claim_state("NORTHSIDE-2026-10-000109")
+    assert (rejected.state, rejected.reason_code) == ("rejected", "A7:21")
