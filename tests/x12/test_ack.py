@@ -17,7 +17,7 @@ from portalbot.ledger.remits import remits_of, unmatched_remits
 from portalbot.x12 import reader
 from portalbot.x12.acknowledgment import ClaimStatus, read_acknowledgments
 from portalbot.x12.maps import HERE as HERE_MAPS
-from portalbot.x12.maps import PYX12_MAPS
+from portalbot.x12.maps import PYX12_MAPS, map_path
 from portalbot.x12.reader import X12FileError
 from tests.helpers import ROOT
 from tests.x12.conftest import ACK_277CA, FIRST_835, STATUS_277
@@ -200,3 +200,12 @@ def test_a_277_without_the_patient_account_number_is_matched_by_the_payers_claim
     assert cli("ack", edited).exit_code == 1  # the claim portalbot never sent
     rejected = claim_state("NORTHSIDE-2026-10-000109")
     assert (rejected.state, rejected.reason_code) == ("rejected", "A7:21")
+
+
+def test_pyx12_reads_its_maps_from_a_private_directory_with_portalbots_map_in_place() -> None:
+    directory = Path(map_path())
+    assert directory.stat().st_mode & 0o777 == 0o700
+    assert (directory / "277.5010.X212.xml").resolve() == HERE_MAPS / "277.5010.X212.xml"
+    assert (directory / "835.5010.X221.A1.xml").resolve() == PYX12_MAPS / "835.5010.X221.A1.xml"
+    assert {p.name for p in directory.iterdir()} == {p.name for p in PYX12_MAPS.iterdir()
+                                                     if p.is_file()}
