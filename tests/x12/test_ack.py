@@ -209,3 +209,20 @@ def test_pyx12_reads_its_maps_from_a_private_directory_with_portalbots_map_in_pl
     assert (directory / "835.5010.X221.A1.xml").resolve() == PYX12_MAPS / "835.5010.X221.A1.xml"
     assert {p.name for p in directory.iterdir()} == {p.name for p in PYX12_MAPS.iterdir()
                                                      if p.is_file()}
+
+
+def test_a_277ca_that_rejects_the_whole_batch_at_provider_level_says_so_and_exits_1(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    edited = tmp_path / ACK_277CA.name
+    text = ACK_277CA.read_text()
+    assert "STC*A1:19**WQ*100~" in text  # the provider level (2200C)
+    edited.write_text(text.replace("STC*A1:19**WQ*100~", "STC*A3:24:85**U*100~", 1))
+    [ack] = read_acknowledgments(edited)
+    assert [(r.level, r.codes) for r in ack.batch_rejections] == [
+        ("provider (2200C)", ("A3:24:85",))]
+    result = cli("ack", edited)
+    assert result.exit_code == 1
+    assert "rejected batch: acme-277ca-2026-11-01.x12 (277CA ACK2611010001): the payer rejected " \
+           "at the provider (2200C) level (A3:24:85)" in " ".join(result.stderr.split())
+    assert read_acknowledgments(ACK_277CA)[0].batch_rejections == ()

@@ -43,6 +43,7 @@ CATEGORY_NAMES = {
     "F2": "finalized: denied", "F3": "finalized: revised", "F4": "finalized: adjudication complete",
 }
 CLAIM_LOOPS = ("2200D", "2200E")
+BATCH_LOOPS = {"2200B": "information receiver (2200B)", "2200C": "provider (2200C)"}
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,15 @@ class ClaimStatus:
 
 
 @dataclass(frozen=True)
+class BatchRejection:
+    """A rejection above the claims (loop 2200B, the information receiver, or 2200C, the
+    provider): every claim of the batch it answers, none of them listed one by one."""
+
+    level: str
+    codes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Acknowledgment:
     file: str
     control: str
@@ -79,6 +89,7 @@ class Acknowledgment:
     kind: str
     payer: str
     claims: tuple[ClaimStatus, ...]
+    batch_rejections: tuple[BatchRejection, ...] = ()
 
 
 def read_acknowledgments(path: Path) -> list[Acknowledgment]:
@@ -100,7 +111,23 @@ def parse_277(transaction: Transaction) -> Acknowledgment:
         kind=kind,
         payer=payer.value("NM103") if payer else "",
         claims=tuple(claims),
+        batch_rejections=_batch_rejections(transaction),
     )
+
+
+def _batch_rejections(transaction: Transaction) -> tuple[BatchRejection, ...]:
+    found = []
+    for loop, level in BATCH_LOOPS.items():
+        codes = tuple(_code(s) for s in transaction.segments if s.loop == loop and s.id == "STC"
+                      and CATEGORY_STATES.get(s.value("STC01-1")) == "rejected")
+        if codes:
+            found.append(BatchRejection(level, codes))
+    return tuple(found)
+
+
+def _code(stc: Segment) -> str:
+    return ":".join(p for p in (stc.value("STC01-1"), stc.value("STC01-2"), stc.value("STC01-3"))
+                    if p)
 
 
 def _status(segments: tuple[Segment, ...], loop: str, sequence: int) -> ClaimStatus:
@@ -108,10 +135,7 @@ def _status(segments: tuple[Segment, ...], loop: str, sequence: int) -> ClaimSta
     stcs = [s for s in own if s.id == "STC"]
     refs = {s.value("REF01"): s.value("REF02") for s in own if s.id == "REF"}
     first = stcs[0] if stcs else None
-    codes = tuple(
-        ":".join(p for p in (s.value("STC01-1"), s.value("STC01-2"), s.value("STC01-3")) if p)
-        for s in stcs
-    )
+    codes = tuple(_code(s) for s in stcs)
     return ClaimStatus(
         patient_control_number=refs.get("EJ") or segments[0].value("TRN02"),
         category=first.value("STC01-1") if first else "",

@@ -154,22 +154,29 @@ def _summary(noun: str, results: list[RemitResult]) -> int:
               show_default=True)
 @click.pass_context
 def ack_command(ctx: click.Context, files: tuple[Path, ...], fmt: str) -> None:
-    """Record the claim statuses in 277CA FILES (accepted, pending, rejected)."""
-    from portalbot.cli import _open_ledger, _settings
+    """Record the claim statuses in 277CA and 277 FILES (accepted, pending, rejected)."""
+    from portalbot.cli import _open_ledger, _settings, err
     from portalbot.engine import default_worker_name
     from portalbot.x12.imports import record_acks
 
     ledger = _open_ledger(_settings(ctx))
     try:
-        results = record_acks(ledger, list(files), worker=default_worker_name())
+        imported = record_acks(ledger, list(files), worker=default_worker_name())
     except X12FileError as exc:
         _fail_unreadable(exc)
         return
+    results = imported.results
     if fmt == "json":
         click.echo(json.dumps([_result_dict(r) for r in results], indent=2))
     else:
         _print_results("Acknowledgments", results)
-    sys.exit(_summary("claim statuses", results))
+    status = _summary("claim statuses", results)
+    for ack, rejection in imported.batch_rejections:
+        err.print(f"[bold yellow]rejected batch:[/] {ack.file} ({ack.kind} {ack.reference}): the "
+                  f"payer rejected at the {rejection.level} level ({', '.join(rejection.codes)}); "
+                  "the claims of the batch it answers are not listed one by one: fix what the "
+                  "codes name and send the batch again", highlight=False)
+    sys.exit(EXIT_NEEDS_PERSON if imported.batch_rejections else status)
 
 
 @click.command("convert")

@@ -11,7 +11,12 @@ from pathlib import Path
 
 from portalbot.ledger import Ledger
 from portalbot.ledger.remits import RemitEntry, RemitResult, find_claim, record_remit
-from portalbot.x12.acknowledgment import Acknowledgment, ClaimStatus, read_acknowledgments
+from portalbot.x12.acknowledgment import (
+    Acknowledgment,
+    BatchRejection,
+    ClaimStatus,
+    read_acknowledgments,
+)
 from portalbot.x12.remit_json import claim_dict, remittance_dict
 from portalbot.x12.remittance import (
     DENIED,
@@ -127,8 +132,19 @@ def ack_entry(ack: Acknowledgment, claim: ClaimStatus) -> RemitEntry:
     )
 
 
-def record_acks(ledger: Ledger, paths: list[Path], *, worker: str) -> list[RemitResult]:
+@dataclass
+class AckImport:
+    acknowledgments: list[Acknowledgment]
+    results: list[RemitResult]
+
+    @property
+    def batch_rejections(self) -> list[tuple[Acknowledgment, BatchRejection]]:
+        return [(ack, r) for ack in self.acknowledgments for r in ack.batch_rejections]
+
+
+def record_acks(ledger: Ledger, paths: list[Path], *, worker: str) -> AckImport:
     """Read every file first (a malformed one raises before anything is recorded)."""
     acks = [ack for path in paths for ack in read_acknowledgments(path)]
-    return [record_remit(ledger, ack_entry(ack, claim), worker)
-            for ack in acks for claim in ack.claims]
+    results = [record_remit(ledger, ack_entry(ack, claim), worker)
+               for ack in acks for claim in ack.claims]
+    return AckImport(acks, results)
