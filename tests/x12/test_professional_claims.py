@@ -225,3 +225,17 @@ def test_validate_refuses_a_malformed_837p_with_exit_2(
     assert result.exit_code == 2
     assert "(SE, loop ST_LOOP)" in result.stderr or "segment id not recognized" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_an_837p_claim_that_is_not_ccm_is_held_by_the_rules(
+    ledger: Ledger, settings: Settings, tmp_path: Path
+) -> None:
+    office_visit = tmp_path / "visit.837"
+    office_visit.write_text(CLAIMS_837P.read_text().replace("SV1*HC:99490*64*", "SV1*HC:99213*64*", 1))
+    batch = load_claims(office_visit, evidence=EVIDENCE_837P_CSV)
+    assert batch.problems == []
+    records = {r.claim_id: r for r in intake(ledger, settings, batch).records}
+    visit = records["NORTHSIDE-2026-10-000101"]
+    assert visit.state == "held"
+    assert [f["rule"] for f in visit.findings if f["severity"] == "error"] == ["CCM-CODE-02"]
+    assert records["NORTHSIDE-2026-10-000102"].state == "queued"
