@@ -1,4 +1,4 @@
-"""``portalbot remit`` (835 in), ``portalbot ack`` (277CA in) and ``portalbot convert`` (837P).
+"""``portalbot remit`` (835 in), ``portalbot ack`` (277CA and 277 in) and ``portalbot convert`` (837P).
 
 Registered on the main command group by ``portalbot.cli``, which this module imports only
 inside the commands (the main CLI imports this one at its end).
