@@ -213,3 +213,15 @@ def test_a_truncated_remittance_exits_2_naming_segment_and_loop_and_records_noth
                      "missing", result.stderr)
     assert demo_ledger.versions_of("NORTHSIDE-2026-10-000101")[-1].state == "accepted"
     assert unmatched_remits(demo_ledger) == []
+
+
+def test_claim_data_in_an_835_is_printed_as_text_never_as_terminal_markup(
+    cli: Callable[..., Result], demo_ledger: Ledger, tmp_path: Path
+) -> None:
+    hostile = _edited(tmp_path, "CLP*NS0000000999*", "CLP*NS[bold]9[/bold]*")
+    shown = cli("remit", hostile, "--dry-run")
+    assert shown.exit_code == 0, shown.output
+    assert "NS[bold]9[/bold]" in shown.stdout
+    recorded = cli("remit", hostile)
+    assert "patient control number NS[bold]9[/bold]:" in recorded.stderr
+    assert "NS[bold]9[/bold]" in recorded.stdout

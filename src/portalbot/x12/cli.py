@@ -15,6 +15,7 @@ import click
 from rich.table import Table
 
 from portalbot.ledger.remits import ALREADY, NOT_APPLIED, UNMATCHED, RemitResult
+from portalbot.text import cell, for_terminal
 from portalbot.x12.reader import X12FileError
 
 EXIT_OK, EXIT_NEEDS_PERSON, EXIT_USAGE = 0, 1, 2
@@ -23,7 +24,7 @@ EXIT_OK, EXIT_NEEDS_PERSON, EXIT_USAGE = 0, 1, 2
 def _fail_unreadable(exc: X12FileError) -> None:
     from portalbot.cli import err
 
-    err.print(f"[bold red]portalbot:[/] {exc}", highlight=False)
+    err.print(f"[bold red]portalbot:[/] {for_terminal(exc)}", highlight=False)
     sys.exit(EXIT_USAGE)
 
 
@@ -53,7 +54,8 @@ def remit_command(ctx: click.Context, files: tuple[Path, ...], dry_run: bool, fm
     for remittance in remittances:
         if not remittance.balanced:
             err.print(
-                f"[yellow]unbalanced:[/] {remittance.file} trace {remittance.payment.trace}: "
+                f"[yellow]unbalanced:[/] {for_terminal(remittance.file)} trace "
+                f"{for_terminal(remittance.payment.trace)}: "
                 f"the payment is {remittance.payment.amount}, its claims less provider "
                 f"adjustments (PLB) come to {remittance.expected_amount}"
                 + ("" if accept_unbalanced or dry_run else
@@ -94,7 +96,7 @@ def _print_preview(shown: dict[str, object]) -> None:
 
     for remittance in shown["files"]:  # type: ignore[attr-defined]
         payment = remittance["payment"]
-        table = Table(title=(
+        table = Table(title=for_terminal(
             f"{remittance['file']}: {remittance['payer']}, {payment['method']} "
             f"{payment['amount']} on {payment['date']}, trace {payment['trace']}"
             f"{'' if remittance['balanced'] else ' (UNBALANCED)'}"
@@ -106,9 +108,10 @@ def _print_preview(shown: dict[str, object]) -> None:
             codes = ", ".join(f"{a['group']}-{a['reason']} {a['amount']}"
                               for a in claim["adjustments"] + adjustments)
             matched = claim["matched"]
-            table.add_row(claim["patient_control_number"], claim["status_code"], claim["charge"],
-                          claim["paid"], codes,
-                          f"{matched['claim_id']} v{matched['version']}" if matched else "unmatched")
+            table.add_row(*map(cell, (
+                claim["patient_control_number"], claim["status_code"], claim["charge"],
+                claim["paid"], codes,
+                f"{matched['claim_id']} v{matched['version']}" if matched else "unmatched")))
         out.print(table)
 
 
@@ -120,9 +123,10 @@ def _print_results(title: str, results: list[RemitResult]) -> None:
         table.add_column(column, overflow="fold")
     for result in results:
         entry, claim = result.entry, result.claim
-        table.add_row(entry.file_name, entry.patient_control_number, entry.verdict,
-                      entry.reason_code or "", claim.claim_id if claim else "",
-                      claim.state if claim else "", result.outcome)
+        table.add_row(*map(cell, (
+            entry.file_name, entry.patient_control_number, entry.verdict,
+            entry.reason_code or "", claim.claim_id if claim else "",
+            claim.state if claim else "", result.outcome)))
     out.print(table)
 
 
@@ -141,8 +145,9 @@ def _summary(noun: str, results: list[RemitResult]) -> int:
     err.print(f"portalbot: {len(results)} {noun} ({told}): {done}", highlight=False)
     for result in results:
         if result.outcome in {UNMATCHED, NOT_APPLIED}:
-            err.print(f"[yellow]{result.outcome}:[/] {result.entry.file_name} patient control "
-                      f"number {result.entry.patient_control_number}: {result.note} "
+            err.print(f"[yellow]{result.outcome}:[/] {for_terminal(result.entry.file_name)} "
+                      "patient control number "
+                      f"{for_terminal(result.entry.patient_control_number)}: {result.note} "
                       "(kept in the ledger's remits table)", highlight=False)
     return EXIT_NEEDS_PERSON if outcomes[UNMATCHED] or outcomes[NOT_APPLIED] else EXIT_OK
 
@@ -172,8 +177,9 @@ def ack_command(ctx: click.Context, files: tuple[Path, ...], fmt: str) -> None:
         _print_results("Acknowledgments", results)
     status = _summary("claim statuses", results)
     for ack, rejection in imported.batch_rejections:
-        err.print(f"[bold yellow]rejected batch:[/] {ack.file} ({ack.kind} {ack.reference}): the "
-                  f"payer rejected at the {rejection.level} level ({', '.join(rejection.codes)}); "
+        err.print(f"[bold yellow]rejected batch:[/] {for_terminal(ack.file)} ({ack.kind} "
+                  f"{for_terminal(ack.reference)}): the payer rejected at the {rejection.level} "
+                  f"level ({for_terminal(', '.join(rejection.codes))}); "
                   "the claims of the batch it answers are not listed one by one: fix what the "
                   "codes name and send the batch again", highlight=False)
     sys.exit(EXIT_NEEDS_PERSON if imported.batch_rejections else status)
@@ -195,18 +201,18 @@ def convert_command(file: Path, evidence: Path | None, out_path: Path) -> None:
     try:
         items = list(read_837p(file, evidence))
     except ClaimFileError as exc:
-        err.print(f"[bold red]portalbot:[/] {exc}", highlight=False)
+        err.print(f"[bold red]portalbot:[/] {for_terminal(exc)}", highlight=False)
         sys.exit(EXIT_USAGE)
     claims, missing, problems = [], 0, 0
     for item, had_evidence in items:
         if isinstance(item, ClaimProblem):
             problems += 1
-            err.print(f"[yellow]unreadable claim:[/] {item}", highlight=False)
+            err.print(f"[yellow]unreadable claim:[/] {for_terminal(item)}", highlight=False)
             continue
         claims.append(item.claim.model_dump(mode="json"))
         missing += 0 if had_evidence else 1
     write_private(out_path, (json.dumps({"claims": claims}, indent=2) + "\n").encode())
-    err.print(f"portalbot: {len(claims)} claims written to {out_path}"
+    err.print(f"portalbot: {len(claims)} claims written to {for_terminal(out_path)}"
               + (f"; {missing} have no CCM evidence and will be held by the rules" if missing else "")
               + (f"; {problems} unreadable" if problems else ""), highlight=False)
     sys.exit(EXIT_NEEDS_PERSON if problems or missing else EXIT_OK)
