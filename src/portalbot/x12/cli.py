@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from portalbot.ledger import Ledger
 from portalbot.ledger.remits import ALREADY, NOT_APPLIED, UNMATCHED, RemitResult
 from portalbot.text import cell, for_terminal
 from portalbot.x12.reader import X12FileError
@@ -29,22 +30,31 @@ def _fail_unreadable(exc: X12FileError) -> None:
 
 
 @click.command("remit")
-@click.argument("files", nargs=-1, required=True,
+@click.argument("files", nargs=-1,
                 type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.option("--dry-run", is_flag=True, help="Show what would be recorded; record nothing.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 @click.option("--accept-unbalanced", is_flag=True,
               help="Record a remittance whose payment differs from its claims less PLB.")
+@click.option("--unmatched", "list_unmatched", is_flag=True,
+              help="List what 835s and 277s sent that no claim in the ledger explains.")
 @click.pass_context
 def remit_command(ctx: click.Context, files: tuple[Path, ...], dry_run: bool, fmt: str,
-                  accept_unbalanced: bool) -> None:
+                  accept_unbalanced: bool, list_unmatched: bool) -> None:
     """Record the payments and denials in 835 remittance FILES (paid, denied, reversed)."""
     from portalbot.cli import _open_ledger, _settings, err
     from portalbot.engine import default_worker_name
     from portalbot.x12.imports import dry_run as preview
     from portalbot.x12.imports import read_all, record_all
 
+    if list_unmatched:
+        if files:
+            raise click.UsageError("--unmatched lists what the ledger keeps; give it no files")
+        _print_unmatched(_open_ledger(_settings(ctx)), fmt)
+        return
+    if not files:
+        raise click.UsageError("give the 835 files to record (or --unmatched)")
     try:
         remittances = read_all(list(files))
     except X12FileError as exc:
@@ -113,6 +123,28 @@ def _print_preview(shown: dict[str, object]) -> None:
                 claim["paid"], codes,
                 f"{matched['claim_id']} v{matched['version']}" if matched else "unmatched")))
         out.print(table)
+
+
+UNMATCHED_COLUMNS = ("file_name", "kind", "patient_control_number", "payer_claim_number",
+                     "verdict", "charge", "paid", "payment_date", "recorded_at")
+
+
+def _print_unmatched(ledger: Ledger, fmt: str) -> None:
+    from portalbot.cli import err, out
+    from portalbot.ledger.remits import unmatched_remits
+
+    kept = [{c: row[c] for c in UNMATCHED_COLUMNS} for row in unmatched_remits(ledger)]
+    if fmt == "json":
+        click.echo(json.dumps(kept, indent=2, default=str))
+        return
+    table = Table(title=f"Unmatched: {len(kept)}")
+    for column in UNMATCHED_COLUMNS:
+        table.add_column(column.replace("_", " "), overflow="fold")
+    for row in kept:
+        table.add_row(*(cell(row[c] if row[c] is not None else "") for c in UNMATCHED_COLUMNS))
+    out.print(table)
+    err.print(f"portalbot: {len(kept)} claim payments and statuses no claim explains"
+              if kept else "portalbot: nothing unmatched", highlight=False)
 
 
 def _print_results(title: str, results: list[RemitResult]) -> None:
