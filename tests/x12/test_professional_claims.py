@@ -239,3 +239,13 @@ def test_an_837p_claim_that_is_not_ccm_is_held_by_the_rules(
     assert visit.state == "held"
     assert [f["rule"] for f in visit.findings if f["severity"] == "error"] == ["CCM-CODE-02"]
     assert records["NORTHSIDE-2026-10-000102"].state == "queued"
+
+
+def test_a_value_the_claim_format_refuses_in_json_evidence_names_the_entry(tmp_path: Path) -> None:
+    evidence = json.loads(EVIDENCE_837P.read_text())
+    evidence["claims"]["NORTHSIDE-2026-10-000101"]["consent"]["method"] = "telepathic"
+    edited = tmp_path / "evidence.json"
+    edited.write_text(json.dumps(evidence))
+    [problem] = load_claims(CLAIMS_837P, evidence=edited).problems
+    assert (problem.source, problem.location, problem.field) == (
+        "evidence.json", "entry NORTHSIDE-2026-10-000101", "consent.method")
