@@ -1,7 +1,7 @@
 """``portalbot review`` (serve the review desk, manage reviewers) and ``portalbot report``.
 
-Registered on the main command group by ``portalbot.cli``; this module does not import it
-(the main CLI imports this one), so settings are read here with the same root options.
+Registered in ``portalbot.cli.COMMANDS`` and imported only when one of them runs; it
+reads the settings itself, from the same root options.
 """
 
 from __future__ import annotations

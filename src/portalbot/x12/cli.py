@@ -1,7 +1,6 @@
 """``portalbot remit`` (835 in), ``portalbot ack`` (277CA and 277 in) and ``portalbot convert`` (837P).
 
-Registered on the main command group by ``portalbot.cli``, which this module imports only
-inside the commands (the main CLI imports this one at its end).
+Registered in ``portalbot.cli.COMMANDS`` and imported only when one of them runs.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ EXIT_OK, EXIT_NEEDS_PERSON, EXIT_USAGE = 0, 1, 2
 
 
 def _fail_unreadable(exc: X12FileError) -> None:
-    from portalbot.cli import err
+    from portalbot.cli.common import err
 
     err.print(f"[bold red]portalbot:[/] {for_terminal(exc)}", highlight=False)
     sys.exit(EXIT_USAGE)
@@ -43,7 +42,7 @@ def _fail_unreadable(exc: X12FileError) -> None:
 def remit_command(ctx: click.Context, files: tuple[Path, ...], dry_run: bool, fmt: str,
                   accept_unbalanced: bool, list_unmatched: bool) -> None:
     """Record the payments and denials in 835 remittance FILES (paid, denied, reversed)."""
-    from portalbot.cli import _open_ledger, _settings, err
+    from portalbot.cli.common import err, open_ledger, settings_for
     from portalbot.engine import default_worker_name
     from portalbot.x12.imports import dry_run as preview
     from portalbot.x12.imports import read_all, record_all
@@ -51,7 +50,7 @@ def remit_command(ctx: click.Context, files: tuple[Path, ...], dry_run: bool, fm
     if list_unmatched:
         if files:
             raise click.UsageError("--unmatched lists what the ledger keeps; give it no files")
-        _print_unmatched(_open_ledger(_settings(ctx)), fmt)
+        _print_unmatched(open_ledger(settings_for(ctx)), fmt)
         return
     if not files:
         raise click.UsageError("give the 835 files to record (or --unmatched)")
@@ -60,7 +59,7 @@ def remit_command(ctx: click.Context, files: tuple[Path, ...], dry_run: bool, fm
     except X12FileError as exc:
         _fail_unreadable(exc)
         return
-    ledger = _open_ledger(_settings(ctx))
+    ledger = open_ledger(settings_for(ctx))
     for remittance in remittances:
         if not remittance.balanced:
             err.print(
@@ -102,7 +101,7 @@ def _result_dict(result: RemitResult) -> dict[str, object]:
 
 
 def _print_preview(shown: dict[str, object]) -> None:
-    from portalbot.cli import out
+    from portalbot.cli.common import out
 
     for remittance in shown["files"]:  # type: ignore[attr-defined]
         payment = remittance["payment"]
@@ -130,7 +129,7 @@ UNMATCHED_COLUMNS = ("file_name", "kind", "patient_control_number", "payer_claim
 
 
 def _print_unmatched(ledger: Ledger, fmt: str) -> None:
-    from portalbot.cli import err, out
+    from portalbot.cli.common import err, out
     from portalbot.ledger.remits import unmatched_remits
 
     kept = [{c: row[c] for c in UNMATCHED_COLUMNS} for row in unmatched_remits(ledger)]
@@ -148,7 +147,7 @@ def _print_unmatched(ledger: Ledger, fmt: str) -> None:
 
 
 def _print_results(title: str, results: list[RemitResult]) -> None:
-    from portalbot.cli import out
+    from portalbot.cli.common import out
 
     table = Table(title=title)
     for column in ("file", "patient control no.", "verdict", "code", "claim", "state now", "outcome"):
@@ -164,7 +163,7 @@ def _print_results(title: str, results: list[RemitResult]) -> None:
 
 def _summary(noun: str, results: list[RemitResult]) -> int:
     """One line on standard error; exit 1 when something needs a person."""
-    from portalbot.cli import err
+    from portalbot.cli.common import err
 
     outcomes = Counter(r.outcome for r in results)
     verdicts = Counter(r.entry.verdict for r in results if r.outcome != ALREADY)
@@ -192,11 +191,11 @@ def _summary(noun: str, results: list[RemitResult]) -> int:
 @click.pass_context
 def ack_command(ctx: click.Context, files: tuple[Path, ...], fmt: str) -> None:
     """Record the claim statuses in 277CA and 277 FILES (accepted, pending, rejected)."""
-    from portalbot.cli import _open_ledger, _settings, err
+    from portalbot.cli.common import err, open_ledger, settings_for
     from portalbot.engine import default_worker_name
     from portalbot.x12.imports import record_acks
 
-    ledger = _open_ledger(_settings(ctx))
+    ledger = open_ledger(settings_for(ctx))
     try:
         imported = record_acks(ledger, list(files), worker=default_worker_name())
     except X12FileError as exc:
@@ -226,7 +225,7 @@ def ack_command(ctx: click.Context, files: tuple[Path, ...], fmt: str) -> None:
 def convert_command(file: Path, evidence: Path | None, out_path: Path) -> None:
     """Write the claims of an X12 837P FILE in portalbot's own JSON format, for a person to read."""
     from portalbot.claims import ClaimFileError, ClaimProblem
-    from portalbot.cli import err
+    from portalbot.cli.common import err
     from portalbot.evidence import write_private
     from portalbot.x12.professional import read_837p
 

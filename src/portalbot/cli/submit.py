@@ -1,0 +1,159 @@
+"""``portalbot submit``: check a claim file, queue what is billable, submit it, and say
+what became of every claim (``--dry-run`` rehearses it in a throwaway ledger)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from portalbot.claims import ClaimBatchFile
+from portalbot.cli.common import (
+    EXIT_ENVIRONMENT,
+    EXIT_NEEDS_PERSON,
+    EXIT_OK,
+    environment_errors,
+    err,
+    load_or_exit,
+    open_ledger,
+    out,
+    settings_for,
+)
+from portalbot.cli.exits import exit_for
+from portalbot.cli.views import print_batch_table
+from portalbot.config import Settings
+from portalbot.engine import ClaimResult, Engine, RunSummary
+from portalbot.intake import intake
+from portalbot.ledger import ClaimRecord, Ledger
+from portalbot.ledger.states import NEEDS_PERSON_STATES
+from portalbot.ledger.urls import display_url
+from portalbot.text import for_terminal
+
+
+@click.command()
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--payer", "payers", multiple=True, help="Only these payers (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Fill each form and take its screenshot; never click submit.")
+@click.option("--concurrency", type=click.IntRange(1, 32), help="Claims in flight at once.")
+@click.option("--max-claims", type=click.IntRange(0), help="Stop after this many claims.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("--evidence", type=click.Path(path_type=Path, dir_okay=False),
+              help="CCM evidence for an X12 837P FILE, keyed by patient control number.")
+@click.pass_context
+def submit(ctx: click.Context, file: Path, payers: tuple[str, ...], dry_run: bool,
+           concurrency: int | None, max_claims: int | None, no_progress: bool,
+           evidence: Path | None = None) -> None:
+    """Check and submit every claim in FILE (JSON, JSON Lines, CSV or X12 837P)."""
+    settings = settings_for(ctx, concurrency=concurrency)
+    batch = load_or_exit(file, settings, evidence)
+    ledger = open_ledger(settings)
+    if dry_run:
+        sys.exit(_rehearse(settings, ledger, batch, payers, max_claims, no_progress))
+    intake_result = intake(ledger, settings, batch)
+    batch_id = intake_result.batch_id
+    queued = [r for r in intake_result.records if r.state in {"queued", "failed"}
+              and (not payers or r.payer_id in payers)]
+    engine = Engine(settings, ledger)
+    summary = RunSummary()
+    if queued:
+        with environment_errors(), progress_bar(len(queued), no_progress) as advance:
+            summary = asyncio.run(engine.run(
+                batch_id=batch_id, payer_ids=list(payers) or None,
+                max_claims=max_claims, on_result=advance,
+            ))
+    records = ledger.claims_in_batch(batch_id)
+    print_batch_table(ledger, records, summary, dry_run=False)
+    out.print(f"\nLedger: {for_terminal(display_url(settings.resolved_ledger_url))}   batch {batch_id}",
+              highlight=False)
+    out.print(f"Evidence: {for_terminal(settings.resolved_evidence_dir)}", highlight=False)
+    known = [r for r in intake_result.records if r.pk not in intake_result.new]
+    not_again = sum(1 for r in known if r.state not in {"queued", "failed", "in_doubt"})
+    sys.exit(_report(batch, records, summary, already=not_again))
+
+
+def _rehearse(
+    settings: Settings, ledger: Ledger, batch: ClaimBatchFile, payers: tuple[str, ...],
+    max_claims: int | None, no_progress: bool,
+) -> int:
+    """A dry run: every form of the batch filled and photographed, nothing clicked, and
+    nothing left in the ledger that a later run could submit. The claims go through a
+    ledger of their own, deleted afterwards; the real ledger only lends its history (a
+    correction is rehearsed as the replacement it would be)."""
+    with tempfile.TemporaryDirectory(prefix="portalbot-dry-run-") as folder:
+        rehearsal = Ledger.open(f"sqlite:///{Path(folder) / 'rehearsal.sqlite3'}")
+        try:
+            intake_result = intake(rehearsal, settings, batch)
+            queued = [r for r in intake_result.records if r.state == "queued"
+                      and (not payers or r.payer_id in payers)]
+            summary = RunSummary()
+            if queued:
+                engine = Engine(settings, rehearsal, history=ledger)
+                with environment_errors(), progress_bar(len(queued), no_progress) as advance:
+                    summary = asyncio.run(engine.run(
+                        batch_id=intake_result.batch_id, payer_ids=list(payers) or None,
+                        dry_run=True, max_claims=max_claims, on_result=advance,
+                    ))
+            records = rehearsal.claims_in_batch(intake_result.batch_id)
+            print_batch_table(rehearsal, records, summary, dry_run=True)
+        finally:
+            rehearsal.close()
+    out.print(f"\nDry run: nothing was submitted and nothing was queued. "
+              f"Evidence: {for_terminal(settings.resolved_evidence_dir)}", highlight=False)
+    rehearsed = sum(1 for r in summary.latest if r.state == "dry_run")
+    err.print(f"portalbot: {rehearsed} of {len(records)} claims filled and photographed; "
+              "none submitted", highlight=False)
+    for payer_id, reason in summary.blocked_payers.items():
+        err.print(f"[bold red]portalbot:[/] payer {payer_id} not processed: {for_terminal(reason)}",
+                  highlight=False)
+    if summary.blocked_payers:
+        return EXIT_ENVIRONMENT
+    held = [r for r in records if r.state in NEEDS_PERSON_STATES | {"held"}]
+    return EXIT_NEEDS_PERSON if held or batch.problems else EXIT_OK
+
+
+def _report(
+    batch: ClaimBatchFile, records: list[ClaimRecord], summary: RunSummary, already: int
+) -> int:
+    counts: dict[str, int] = {}
+    for record in records:
+        counts[record.state] = counts.get(record.state, 0) + 1
+    sent = sum(1 for r in summary.latest if r.submitted)
+    parts = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+    err.print(f"portalbot: {len(records)} claims ({parts}); {sent} submitted in this run", highlight=False)
+    if already:
+        err.print(
+            f"portalbot: {already} claims were already in the ledger and were not submitted again",
+            highlight=False,
+        )
+    if batch.problems:
+        err.print(f"portalbot: {batch.unreadable} claims in the file could not be read (above)")
+    for payer_id, reason in summary.blocked_payers.items():
+        err.print(f"[bold red]portalbot:[/] payer {payer_id} not processed: {for_terminal(reason)}",
+                  highlight=False)
+    needs_person = [r for r in records if r.state in NEEDS_PERSON_STATES]
+    if needs_person:
+        err.print(f"portalbot: {len(needs_person)} claims need a person (`portalbot ledger`)")
+    if batch.problems and not summary.blocked_payers:
+        return EXIT_NEEDS_PERSON
+    retry_at = [r.next_attempt_at for r in records if r.state == "failed" and r.next_attempt_at]
+    return exit_for(summary.blocked_payers, [r.state for r in records],
+                     min(retry_at) if retry_at else None)
+
+
+@contextmanager
+def progress_bar(total: int, disabled: bool) -> Iterator[Callable[[ClaimResult], None]]:
+    if disabled or not err.is_terminal:
+        yield lambda _result: None
+        return
+    with Progress(
+        TextColumn("submitting"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+        console=err, transient=True,
+    ) as progress:
+        task = progress.add_task("", total=total)
+        yield lambda result: progress.update(task, advance=1, description=result.state)
