@@ -21,6 +21,7 @@ def main() -> int:
         ["bench_submit.py"] + (["--claims", "6", "--runs", "1", "--latency-claims", "4"]
                                if quick else []),
         ["bench_garbage.py"] + (["--megabytes", "20"] if quick else []),
+        ["bench_remit.py"] + (["--claims", "300"] if quick else []),
     ]
     status = 0
     for script, *args in runs:

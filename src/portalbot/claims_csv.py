@@ -229,6 +229,7 @@ class _Table:
     columns: dict[str, tuple[tuple[str, ...], str]]
     required: tuple[str, ...]
     header: list[str] = field(default_factory=list)
+    layout: str = "fixtures/claims/csv/README.md"  # where the columns are documented
 
     def open(self) -> tuple[Any, csv.DictReader[str]]:
         try:
@@ -257,7 +258,7 @@ class _Table:
             raise ClaimFileError(f"{name}: {handle_msg}")
         if not any(column in self.columns for column in self.header):
             raise ClaimFileError(f"{name}: row 1 names no known column; the first row must be "
-                                 "the header (see fixtures/claims/csv/README.md)")
+                                 f"the header (see {self.layout})")
         seen = set()
         for index, column in enumerate(self.header, start=1):
             if column in seen:
@@ -271,7 +272,7 @@ class _Table:
                 hint = f" (did you mean {close[0]}?)" if close else ""
                 raise ClaimFileError(
                     f"{name}, row 1, column {index}: not a known column{hint}; the CSV "
-                    "layout is documented in fixtures/claims/csv/README.md")
+                    f"layout is documented in {self.layout}")
         missing = [c for c in self.required if c not in seen]
         if missing:
             raise ClaimFileError(f"{name}: required column(s) missing: {', '.join(missing)}")

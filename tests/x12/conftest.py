@@ -23,6 +23,7 @@ ACK_277CA = X12 / "acme-277ca-2026-11-01.x12"
 STATUS_277 = X12 / "acme-277-2026-11-15.x12"
 CLAIMS_837P = X12 / "northside-837p-2026-11-01.837"
 EVIDENCE_837P = X12 / "northside-837p-2026-11-01.evidence.json"
+EVIDENCE_837P_CSV = X12 / "northside-837p-2026-11-01.evidence.csv"
 # What the Acme portal answered for the demo claims (12 accepted, 2 rejected, 1 held).
 ACCEPTED = [f"NORTHSIDE-2026-10-000{n}" for n in range(101, 113)]
 

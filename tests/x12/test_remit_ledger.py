@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable
 
@@ -16,7 +17,7 @@ from portalbot.ledger.remits import remits_of, unmatched_remits
 from portalbot.worklist import build_worklist
 from portalbot.x12.imports import read_all, record_all
 from tests.helpers import postgres_database
-from tests.x12.conftest import ACCEPTED, CORRECTION_835, FIRST_835
+from tests.x12.conftest import ACCEPTED, CORRECTION_835, FIRST_835, STATUS_277
 
 Newest = Callable[[str], ClaimRecord]
 
@@ -132,3 +133,20 @@ def test_on_postgresql_an_835_is_recorded_once_and_its_denials_listed(
             assert reasons.count("denied CO-50") == 2 and reasons.count("denied CO-16") == 1
         finally:
             ledger.close()
+
+
+def test_remit_unmatched_lists_what_no_claim_explains_from_835s_and_277s(
+    cli: Callable[..., Result], demo_ledger: Ledger
+) -> None:
+    assert "nothing unmatched" in cli("remit", "--unmatched").stderr
+    cli("remit", FIRST_835)
+    cli("ack", STATUS_277)
+    listed = cli("remit", "--unmatched", "--format", "json")
+    assert listed.exit_code == 0
+    kept = json.loads(listed.stdout)
+    assert [(k["kind"], k["patient_control_number"], k["verdict"]) for k in kept] == [
+        ("835", "NS0000000999", "paid"), ("277", "NS0000000999", "rejected")]
+    assert kept[0]["paid"] == "88.00" and kept[0]["file_name"] == FIRST_835.name
+    table = cli("remit", "--unmatched")
+    assert "NS0000000999" in table.stdout and "2 claim payments and statuses" in table.stderr
+    assert cli("remit").exit_code == 2 and cli("remit", "--unmatched", FIRST_835).exit_code == 2

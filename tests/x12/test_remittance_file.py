@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -154,3 +155,73 @@ def test_several_interchanges_with_their_own_delimiters_and_crlf_are_read() -> N
     assert [t.interchange for t in transactions] == ["000000102", "000000103"]
     assert CORRECTION_835.read_bytes().count(b"~\r\n") > 10
     assert CORRECTION_835.read_text()[3] == "|"
+
+
+def _redelimited(element: str, component: str, terminator: str) -> str:
+    """FIRST_835 written with other delimiters, as its ISA then declares them."""
+    text = FIRST_835.read_text().replace("*^*00501*", "*!*00501*", 1)  # ISA11, repetition
+    segments = [s for s in text.split("~\n") if s]
+    swapped = [s.replace("*", element).replace(":", component) for s in segments]
+    return terminator.join(swapped) + terminator
+
+
+def _payments(path: Path) -> list[tuple[object, ...]]:
+    return [(r.payment, r.claims, r.provider_adjustments) for r in read_remittances(path)]
+
+
+@pytest.mark.parametrize(
+    ("element", "component", "terminator"),
+    [("|", ">", "~"), ("+", "<", "'\r\n"), ("^", "\\", "\n"), ("*", ":", "~\r")],
+    ids=["pipe, one line", "plus, quote CR LF", "caret, newline as terminator", "tilde CR"],
+)
+def test_any_delimiters_and_line_ends_the_isa_declares_read_the_same(
+    tmp_path: Path, element: str, component: str, terminator: str
+) -> None:
+    other = tmp_path / "other.x12"
+    other.write_bytes(_redelimited(element, component, terminator).encode())
+    text = other.read_text()
+    assert text[3] == element and text[104] == component and text[105] == terminator[0]
+    assert _payments(other) == _payments(FIRST_835)
+
+
+def test_several_groups_and_transaction_sets_in_one_interchange_are_each_read(
+    tmp_path: Path,
+) -> None:
+    lines = FIRST_835.read_text().split("~\n")
+    isa, gs, body, iea = lines[0], lines[1], lines[2:-3], lines[-2]
+    second = [s.replace("ACH2611200001", "ACH2611200002").replace("ST*835*0001", "ST*835*0002")
+              .replace("SE*131*0001", "SE*131*0002") for s in body]
+    third = [s.replace("ACH2611200001", "ACH2611200003") for s in body]
+    groups = [gs, *body, *second, "GE*2*101", gs.replace("*101*", "*102*"), *third, "GE*1*102"]
+    target = tmp_path / "groups.x12"
+    target.write_text("~\n".join([isa, *groups, iea.replace("IEA*1*", "IEA*2*"), ""]))
+    remittances = read_remittances(target)
+    assert [r.payment.trace for r in remittances] == [
+        "ACH2611200001", "ACH2611200002", "ACH2611200003"]
+    assert [t.control for t in read_x12(target)] == ["0001", "0002", "0001"]
+    assert all(r.claims == remittances[0].claims for r in remittances)
+
+
+def test_a_truncated_remittance_exits_2_naming_segment_and_loop_and_records_nothing(
+    cli: Callable[..., Result], demo_ledger: Ledger, tmp_path: Path
+) -> None:
+    cut = tmp_path / "cut.x12"
+    cut.write_text(FIRST_835.read_text()[:3000])
+    result = cli("remit", FIRST_835, cut)
+    assert result.exit_code == 2
+    assert re.search(r"segment \d+ \(\w+, loop \w+\): the interchange trailer \(IEA\) is "
+                     "missing", result.stderr)
+    assert demo_ledger.versions_of("NORTHSIDE-2026-10-000101")[-1].state == "accepted"
+    assert unmatched_remits(demo_ledger) == []
+
+
+def test_claim_data_in_an_835_is_printed_as_text_never_as_terminal_markup(
+    cli: Callable[..., Result], demo_ledger: Ledger, tmp_path: Path
+) -> None:
+    hostile = _edited(tmp_path, "CLP*NS0000000999*", "CLP*NS[bold]9[/bold]*")
+    shown = cli("remit", hostile, "--dry-run")
+    assert shown.exit_code == 0, shown.output
+    assert "NS[bold]9[/bold]" in shown.stdout
+    recorded = cli("remit", hostile)
+    assert "patient control number NS[bold]9[/bold]:" in recorded.stderr
+    assert "NS[bold]9[/bold]" in recorded.stdout

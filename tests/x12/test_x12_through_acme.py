@@ -1,5 +1,5 @@
 """X12 end to end through the Acme mock portal in headless Chromium: an 837P submitted with
-its evidence file, and a demo submission settled by the matching 835."""
+its evidence file (JSON or CSV), and a demo submission settled by the matching 835."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from portalbot.config import Settings
 from portalbot.ledger import Ledger
 from portalbot.worklist import build_worklist
 from tests.helpers import ACME_LOGIN, Runner, subset
-from tests.x12.conftest import CLAIMS_837P, EVIDENCE_837P, FIRST_835
+from tests.x12.conftest import CLAIMS_837P, EVIDENCE_837P, EVIDENCE_837P_CSV, FIRST_835
 
 pytestmark = pytest.mark.browser
 
@@ -27,11 +27,12 @@ def _stored_without_ids(acme: ControlClient) -> list[dict]:
             for s in acme.submissions()]
 
 
+@pytest.mark.parametrize("evidence", [EVIDENCE_837P, EVIDENCE_837P_CSV], ids=["json", "csv"])
 def test_an_837p_submits_through_acme_with_the_fields_of_the_json_claim(
     runner: Runner, acme: ControlClient, demo_batch: ClaimBatchFile, ledger: Ledger,
-    settings: Settings, tmp_path: Path,
+    settings: Settings, tmp_path: Path, evidence: Path,
 ) -> None:
-    x12 = load_claims(CLAIMS_837P, evidence=EVIDENCE_837P)
+    x12 = load_claims(CLAIMS_837P, evidence=evidence)
     runner.submit(subset(x12, SPOUSE))
     record = ledger.find(SPOUSE, 1)
     assert record is not None and record.state == "accepted"

@@ -40,7 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "remit": ("portalbot.x12.cli:remit_command",
               "Record the payments and denials in 835 remittance FILES (paid, denied, reversed)."),
     "ack": ("portalbot.x12.cli:ack_command",
-            "Record the claim statuses in 277CA FILES (accepted, pending, rejected)."),
+            "Record the claim statuses in 277CA and 277 FILES (accepted, pending, rejected)."),
     "convert": ("portalbot.x12.cli:convert_command",
                 "Write the claims of an X12 837P FILE in portalbot's own JSON format, for a person to read."),
     "worker": ("portalbot.cli.queue:worker",

@@ -11,16 +11,20 @@ from pathlib import Path
 
 from portalbot.ledger import Ledger
 from portalbot.ledger.remits import RemitEntry, RemitResult, find_claim, record_remit
-from portalbot.x12.acknowledgment import Acknowledgment, ClaimStatus, read_acknowledgments
+from portalbot.x12.acknowledgment import (
+    Acknowledgment,
+    BatchRejection,
+    ClaimStatus,
+    read_acknowledgments,
+)
+from portalbot.x12.remit_json import claim_dict, remittance_dict
 from portalbot.x12.remittance import (
     DENIED,
     PARTIAL,
     REVERSED,
     ClaimPayment,
     Remittance,
-    claim_dict,
     read_remittances,
-    remittance_dict,
 )
 
 # What each 835 verdict makes of the claim in the ledger.
@@ -117,7 +121,7 @@ def ack_entry(ack: Acknowledgment, claim: ClaimStatus) -> RemitEntry:
         patient_control_number=claim.patient_control_number,
         payer_claim_number=claim.payer_claim_number,
         status_code=claim.codes[0] if claim.codes else "",
-        verdict=claim.state or "informational",
+        verdict=claim.recorded_as,
         target_state=claim.state,
         reason_code=claim.codes[0][:32] if claim.codes and claim.state == "rejected" else None,
         reason=f"{claim.verdict} ({codes}; {ack.kind} {ack.reference})",
@@ -128,8 +132,19 @@ def ack_entry(ack: Acknowledgment, claim: ClaimStatus) -> RemitEntry:
     )
 
 
-def record_acks(ledger: Ledger, paths: list[Path], *, worker: str) -> list[RemitResult]:
+@dataclass
+class AckImport:
+    acknowledgments: list[Acknowledgment]
+    results: list[RemitResult]
+
+    @property
+    def batch_rejections(self) -> list[tuple[Acknowledgment, BatchRejection]]:
+        return [(ack, r) for ack in self.acknowledgments for r in ack.batch_rejections]
+
+
+def record_acks(ledger: Ledger, paths: list[Path], *, worker: str) -> AckImport:
     """Read every file first (a malformed one raises before anything is recorded)."""
     acks = [ack for path in paths for ack in read_acknowledgments(path)]
-    return [record_remit(ledger, ack_entry(ack, claim), worker)
-            for ack in acks for claim in ack.claims]
+    results = [record_remit(ledger, ack_entry(ack, claim), worker)
+               for ack in acks for claim in ack.claims]
+    return AckImport(acks, results)

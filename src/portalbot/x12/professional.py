@@ -6,13 +6,13 @@ patient when not the subscriber (2000C/2010CA), the claim (2300: CLM, REF*F8, HI
 rendering provider (2310B) and the service lines (2400: SV1, DTP*472).
 
 A practice-management system's 837P carries no CCM evidence (consent, care plan, minutes),
-so it comes from a companion file keyed by patient control number (CLM01); a claim without
-an entry there is loaded as it is and the CCM rules hold it, naming what is missing.
+so it comes from a companion file (JSON or CSV, ``companion.py``) keyed by patient control
+number (CLM01); a claim without an entry there is loaded as it is and the CCM rules hold
+it, naming what is missing.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -20,15 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from portalbot.claims import ClaimFileError, ClaimProblem, LoadedClaim
+from portalbot.x12.companion import load_evidence
 from portalbot.x12.reader import Segment, X12FileError, read_x12
 
 FREQUENCIES = {"1": "original", "7": "replacement", "8": "void"}
 RELATIONSHIPS = {"01": "spouse", "19": "child"}
-EVIDENCE_FIELDS = ("consent", "care_plan", "time_entries", "other_services", "initiating_visit",
-                   "complexity", "inpatient_stays")
-# Keys an evidence entry may set besides the evidence: what an 837P cannot say.
-EVIDENCE_OVERRIDES = ("version", "payer_id", "service_month")
-NO_EVIDENCE = "EVIDENCE-01"
 
 
 @dataclass
@@ -188,6 +184,38 @@ def _payer_id(subscriber: dict[str, Segment]) -> str:
     return code.lower() or name.lower() or "unknown"
 
 
+# What every portal form portalbot fills says of the claim (boxes 13, 27, 31 of the CMS-1500):
+# benefits assigned, assignment accepted, the provider's signature on file. An 837P claim
+# that says otherwise cannot be sent as it is.
+CLM_PROMISES = (
+    ("CLM06", {"Y"}, "the provider's signature must be on file (Y)"),
+    ("CLM07", {"A"}, "assignment must be accepted (A)"),
+    ("CLM08", {"Y", "W"}, "benefits must be assigned to the provider (Y, or W)"),
+)
+
+
+def clm_problems(loops: _ClaimLoops) -> list[tuple[str, str]]:
+    """(element, message) for a CLM portalbot cannot file as it is; never the values."""
+    clm = loops.claim[0]
+    found = []
+    for element, allowed, rule in CLM_PROMISES:
+        if clm.value(element) not in allowed:
+            found.append((element, f"{rule} to be filed: portalbot's portal forms confirm it "
+                          "for every claim; correct the claim in the practice-management system "
+                          "or file it by hand"))
+    lines = [s for line in loops.lines for s in line if s.id == "SV1"]
+    try:
+        total = Decimal(clm.value("CLM02"))
+        charges = sum((Decimal(s.value("SV102")) for s in lines), Decimal(0))
+    except InvalidOperation:
+        return found  # pyx12 has reported the amount that is not one
+    if total != charges:
+        found.append(("CLM02", "the claim's total charge differs from the sum of its service "
+                      "lines' charges (SV102); correct the claim in the practice-management "
+                      "system"))
+    return found
+
+
 def to_raw_claim(loops: _ClaimLoops) -> dict[str, Any]:
     """The claim in portalbot's JSON format, without evidence."""
     clm = loops.claim[0]
@@ -232,38 +260,10 @@ def to_raw_claim(loops: _ClaimLoops) -> dict[str, Any]:
     }
 
 
-def load_evidence(path: Path | None) -> dict[str, dict[str, Any]]:
-    """Evidence entries by patient control number: ``{"claims": {PCN: {...}}}``, ``{PCN:
-    {...}}`` or ``[{"patient_control_number": PCN, ...}]``."""
-    if path is None:
-        return {}
-    try:
-        data = json.loads(path.read_bytes())
-    except OSError as exc:
-        raise ClaimFileError(f"{path.name}: cannot read the evidence file ({exc.strerror})") from None
-    except ValueError as exc:
-        raise ClaimFileError(f"{path.name}: not JSON ({type(exc).__name__}); the evidence "
-                             "file is JSON keyed by patient control number") from None
-    if isinstance(data, dict) and isinstance(data.get("claims"), dict | list):
-        data = data["claims"]
-    if isinstance(data, list):
-        entries = {}
-        for number, item in enumerate(data, start=1):
-            if not isinstance(item, dict) or not item.get("patient_control_number"):
-                raise ClaimFileError(f"{path.name}: entry #{number} has no "
-                                     "patient_control_number")
-            entries[str(item["patient_control_number"])] = {
-                k: v for k, v in item.items() if k != "patient_control_number"}
-        return entries
-    if isinstance(data, dict) and all(isinstance(v, dict) for v in data.values()):
-        return {str(k): v for k, v in data.items()}
-    raise ClaimFileError(f"{path.name}: the evidence file must map each patient control number "
-                         "(CLM01) to its consent, care_plan, time_entries, … (see README)")
-
-
 def read_837p(path: Path, evidence_path: Path | None = None
               ) -> Iterator[tuple[LoadedClaim | ClaimProblem, bool]]:
-    """Each claim of the file (validated as portalbot's format) and whether it had evidence."""
+    """Each claim of the file (validated as portalbot's format) and whether it had evidence;
+    then what the evidence file holds for no claim of this file."""
     from portalbot.claims import _validate
 
     evidence = load_evidence(evidence_path)
@@ -272,18 +272,28 @@ def read_837p(path: Path, evidence_path: Path | None = None
     except X12FileError as exc:
         raise ClaimFileError(str(exc)) from None
     number = 0
+    seen: set[str] = set()
     for transaction in transactions:
         for loops in _claim_loops(transaction.segments):
             number += 1
             raw = to_raw_claim(loops)
-            entry = evidence.get(raw["claim_id"], {})
-            unknown = sorted(set(entry) - set(EVIDENCE_FIELDS) - set(EVIDENCE_OVERRIDES))
-            location = f"claim #{number} (CLM at segment {loops.claim[0].ordinal})"
-            if unknown:
-                yield ClaimProblem(path.name, location, raw["claim_id"], unknown[0],
-                                   "not an evidence field; evidence entries hold "
-                                   + ", ".join(EVIDENCE_FIELDS + EVIDENCE_OVERRIDES)), True
+            pcn = raw["claim_id"]
+            seen.add(pcn)
+            if pcn in evidence.problems:
+                for problem in evidence.problems[pcn]:
+                    yield problem, True
                 continue
+            entry = evidence.entries.get(pcn, {})
             raw.update(entry)
+            location = f"claim #{number} (CLM at segment {loops.claim[0].ordinal})"
+            refused = clm_problems(loops)
+            for element, message in refused:
+                yield ClaimProblem(path.name, f"{location}, {element}", pcn, element, message), True
+            if refused:
+                continue
             for item in _validate(raw, path.name, location):
+                if isinstance(item, ClaimProblem):
+                    item = evidence.relocate(pcn, item)
                 yield item, bool(entry)
+    for problem in evidence.leftovers(seen):
+        yield problem, True

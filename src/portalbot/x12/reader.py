@@ -8,10 +8,10 @@ around pyx12:
 - **One reader per interchange.** pyx12 counts IEA segments across a whole file, so a file
   of several ISA…IEA interchanges is cut at each ISA (whose own delimiters then apply) and
   each interchange is read on its own.
-- **A map under another name.** pyx12 4.0 ships no 837P 005010X222A2 map: A2 (the 2010
-  errata to A1) changed code values and situational rules, not segments or loops, so A2
-  groups are read with the A1 map. (Its 277 005010X212 map is shipped but not indexed, and
-  does not place the HL loops of a well-formed 277, so a 277 X212 is refused as unmapped.)
+- **Maps pyx12 does not index** (``portalbot.x12.maps``): 837P 005010X222A2 is read with
+  pyx12's A1 map (A2, the 2010 errata, changed code values and situational rules, not
+  segments or loops), and the 277 claim status response 005010X212 with portalbot's
+  corrected copy of pyx12's X212 map, whose HL loops pyx12 4.0 nests wrongly.
 
 Errors are reported with the file, the segment's ordinal in the file, its id and its loop,
 in portalbot's own words. pyx12's messages quote element values (which may be PHI), so they
@@ -23,7 +23,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,64 +33,10 @@ import pyx12.params
 import pyx12.x12context
 
 from portalbot.errors import PortalbotError
+from portalbot.x12.maps import EXTRA_MAPS, map_path
+from portalbot.x12.problems import Collector, Problem, describe, loop_of
 
 ISA_LENGTH = 106
-
-# Versions (GS08) read with a map pyx12 ships under another version.
-EXTRA_MAPS = (("00501", "005010X222A2", "HC", "837.5010.X222.A1.xml", "837P"),)
-
-SEGMENT_PROBLEMS = {
-    "1": "unrecognized segment id",
-    "2": "unexpected segment",
-    "3": "a mandatory segment is missing",
-    "4": "the loop occurs more often than the guide allows",
-    "5": "the segment occurs more often than the guide allows",
-    "6": "the segment is not defined in this transaction set",
-    "7": "the segment is out of sequence",
-    "8": "the segment has data element errors",
-}
-ELEMENT_PROBLEMS = {
-    "1": "a mandatory data element is missing",
-    "2": "a conditionally required data element is missing",
-    "3": "too many data elements",
-    "4": "the data element is too short",
-    "5": "the data element is too long",
-    "6": "the data element has an invalid character (an amount or number that is not one)",
-    "7": "the data element holds a code the guide does not allow",
-    "8": "the data element is not a valid date",
-    "9": "the data element is not a valid time",
-    "10": "the data element must not be present together with another",
-    "12": "the data element repeats more often than allowed",
-    "13": "the composite has too many components",
-}
-ENVELOPE_PROBLEMS = {
-    ("st", "1"): "transaction set not supported",
-    ("st", "2"): "the transaction set trailer (SE) is missing",
-    ("st", "3"): "the SE control number does not match its ST",
-    ("st", "4"): "SE01 does not match the number of segments in the transaction set",
-    ("st", "23"): "the ST control number is not unique within its group",
-    ("gs", "1"): "functional group not supported",
-    ("gs", "2"): "functional group version not supported",
-    ("gs", "3"): "the functional group trailer (GE) is missing, or a transaction set in it is not closed",
-    ("gs", "4"): "the GE control number does not match its GS",
-    ("gs", "5"): "GE01 does not match the number of transaction sets in the group",
-    ("gs", "6"): "the GS control number is not unique",
-    ("isa", "001"): "the IEA control number does not match its ISA",
-    ("isa", "021"): "IEA01 does not match the number of functional groups",
-    ("isa", "023"): "the interchange trailer (IEA) is missing: the file ends early",
-    ("isa", "024"): "the interchange content is invalid (a group left open)",
-    ("isa", "025"): "the interchange control number is not unique in the file",
-}
-# pyx12 reports these while reading the trailer, before it says the trailer was reached.
-TRAILER_ERRORS = {
-    ("st", "3"): ("SE", "ST_LOOP"), ("st", "4"): ("SE", "ST_LOOP"),
-    ("gs", "4"): ("GE", "GS_LOOP"), ("gs", "5"): ("GE", "GS_LOOP"),
-    ("isa", "001"): ("IEA", "ISA_LOOP"), ("isa", "021"): ("IEA", "ISA_LOOP"),
-}
-# pyx12's own warning about `NM1*QC*1*X~`-style trailing separators is not an error.
-IGNORED = {("seg", "SEG1")}
-_SEGMENT_ID_ONLY = re.compile(r"[A-Z][A-Z0-9]{1,2}")
-_SEGMENT_ID = re.compile(r"\(([A-Z][A-Z0-9]{1,2})\)")
 
 
 class X12FileError(PortalbotError):
@@ -153,96 +99,6 @@ def _within(segment: Segment, loop_id: str) -> bool:
     return f"/{loop_id}/" in segment.path
 
 
-@dataclass
-class _Problem:
-    where: tuple[str, str, int]
-    text: str
-
-
-@dataclass
-class _Collector(pyx12.error_handler.errh_null):
-    """pyx12's error-handler interface: remembers where each error was raised."""
-
-    offset: int = 0
-    problems: list[_Problem] = field(default_factory=list)
-    here: tuple[str, str, int] = ("ISA", "ISA_LOOP", 1)
-
-    def __post_init__(self) -> None:
-        super().__init__()
-
-    def _at(self, seg_id: str, loop: str, ordinal: int) -> None:
-        self.here = (seg_id, loop, self.offset + ordinal)
-
-    def add_isa_loop(self, seg: Any, src: Any) -> None:
-        self._at("ISA", "ISA_LOOP", src.get_cur_line())
-
-    def add_gs_loop(self, seg: Any, src: Any) -> None:
-        self._at("GS", "GS_LOOP", src.get_cur_line())
-
-    def add_st_loop(self, seg: Any, src: Any) -> None:
-        self._at("ST", "ST_LOOP", src.get_cur_line())
-
-    def close_st_loop(self, node: Any, seg: Any, src: Any) -> None:
-        self._at("SE", "ST_LOOP", src.get_cur_line())
-
-    def close_gs_loop(self, node: Any, seg: Any, src: Any) -> None:
-        self._at("GE", "GS_LOOP", src.get_cur_line())
-
-    def close_isa_loop(self, node: Any, seg: Any, src: Any) -> None:
-        self._at("IEA", "ISA_LOOP", src.get_cur_line())
-
-    def add_seg(self, map_node: Any, seg: Any, seg_count: int, cur_line: int,
-                ls_id: str | None) -> None:
-        seg_id = str(seg.get_seg_id())
-        if not _SEGMENT_ID_ONLY.fullmatch(seg_id):  # never echo what may be data
-            seg_id = "segment id not recognized"
-        self._at(seg_id, loop_of(map_node.get_path()) if map_node else "?", cur_line)
-
-    def handle_errors(self, err_list: list[tuple[str, str, str, Any, int | None]]) -> None:
-        for kind, code, text, _value, line in err_list:
-            self._record(kind, code, text, line)
-
-    def isa_error(self, err_cde: str, err_str: str) -> None:
-        self._record("isa", err_cde, err_str)
-
-    def gs_error(self, err_cde: str, err_str: str) -> None:
-        self._record("gs", err_cde, err_str)
-
-    def st_error(self, err_cde: str, err_str: str) -> None:
-        self._record("st", err_cde, err_str)
-
-    def seg_error(self, err_cde: str, err_str: str, err_value: Any = None,
-                  src_line: int | None = None) -> None:
-        self._record("seg", err_cde, err_str, src_line)
-
-    def ele_error(self, err_cde: str, err_str: str, err_value: Any,
-                  refdes: str | None = None) -> None:
-        problem = ELEMENT_PROBLEMS.get(err_cde, f"data element error {err_cde}")
-        self.problems.append(_Problem(self.here, f"{refdes or 'an element'}: {problem}"))
-
-    def _record(self, kind: str, code: str, text: str, _line: int | None = None) -> None:
-        if (kind, code) in IGNORED:
-            return
-        if kind == "seg":
-            problem = SEGMENT_PROBLEMS.get(code, f"segment error {code}")
-            named = _SEGMENT_ID.search(text or "")
-            if code == "3" and named:
-                problem += f": {named.group(1)}"
-        else:
-            problem = ENVELOPE_PROBLEMS.get((kind, code), f"{kind.upper()} envelope error {code}")
-        where = self.here
-        if (kind, code) in TRAILER_ERRORS:
-            trailer, loop = TRAILER_ERRORS[(kind, code)]
-            where = (trailer, loop, self.here[2] + 1)
-        self.problems.append(_Problem(where, problem))
-
-
-def loop_of(path: str) -> str:
-    """The innermost loop of a pyx12 map path: ".../2000/2100/CLP" -> "2100"."""
-    parts = [p for p in path.split("/") if p]
-    return parts[-2] if len(parts) >= 2 else (parts[0] if parts else "?")
-
-
 def read_x12(path: Path, *, expect: frozenset[str] | None = None) -> list[Transaction]:
     """Every transaction set in the file; ``X12FileError`` when any part is malformed."""
     try:
@@ -292,8 +148,9 @@ def split_interchanges(name: str, text: str) -> list[str]:
     return pieces
 
 
-def _reader(chunk: str, errh: _Collector) -> pyx12.x12context.X12ContextReader:
-    reader = pyx12.x12context.X12ContextReader(pyx12.params.params(), errh, io.StringIO(chunk))
+def _reader(chunk: str, errh: Collector) -> pyx12.x12context.X12ContextReader:
+    reader = pyx12.x12context.X12ContextReader(pyx12.params.params(), errh, io.StringIO(chunk),
+                                               map_path=map_path())
     for icvn, version, functional_id, map_file, abbr in EXTRA_MAPS:
         if reader.map_index_if.get_filename(icvn, version, functional_id) is None:
             reader.map_index_if.add_map(icvn, version, functional_id, None, map_file, abbr)
@@ -301,7 +158,7 @@ def _reader(chunk: str, errh: _Collector) -> pyx12.x12context.X12ContextReader:
 
 
 def _read_interchange(name: str, chunk: str, offset: int) -> tuple[list[Transaction], int]:
-    errh = _Collector(offset=offset)
+    errh = Collector(offset=offset)
     element = chunk[3]
     isa = chunk[:ISA_LENGTH].split(element)
     if len(isa) != 17:
@@ -323,27 +180,17 @@ def _read_interchange(name: str, chunk: str, offset: int) -> tuple[list[Transact
         raise X12FileError(
             f"{name}: segment {errh.here[2]} ({errh.here[0]}): this transaction type or "
             "version (GS01/GS08) has no pyx12 map; portalbot reads 835 005010X221A1, "
-            "277CA 005010X214 and 837P 005010X222A1/A2"
+            "277CA 005010X214, 277 005010X212 and 837P 005010X222A1/A2"
         ) from None
     except (pyx12.errors.X12Error, ValueError, IndexError, KeyError, AttributeError,
             TypeError):
         # pyx12 gave up; what it noticed before that says more than where it stopped.
-        errh.problems.append(_Problem(errh.here, "cannot be parsed from here on; check the "
+        errh.problems.append(Problem(errh.here, "cannot be parsed from here on; check the "
                                       "delimiters the ISA declares"))
-        raise X12FileError(_describe(name, errh.problems)) from None
+        raise X12FileError(describe(name, errh.problems)) from None
     if errh.problems:
-        raise X12FileError(_describe(name, errh.problems))
+        raise X12FileError(describe(name, errh.problems))
     return builder.done(), count
-
-
-def _describe(name: str, problems: list[_Problem]) -> str:
-    lines = [f"{name}: not a valid X12 file ({len(problems)} problems); nothing was recorded"]
-    for problem in problems[:10]:
-        seg_id, loop, ordinal = problem.where
-        lines.append(f"  segment {ordinal} ({seg_id}, loop {loop}): {problem.text}")
-    if len(problems) > 10:
-        lines.append(f"  … and {len(problems) - 10} more")
-    return "\n".join(lines)
 
 
 class _Builder:
