@@ -3,17 +3,29 @@
 ```
 PortalbotError                 every error carries payer_id and step where known
 ├── ConfigError                unknown payer, missing keyring entry, bad settings
+│   ├── BrowserNotFound        (portalbot.browser) no Chromium to drive
+│   └── UnsafePathError        (portalbot.private) a data directory others can read or write
 ├── ClaimError                 bad input: names the claim, the field and the fix
+│   └── ClaimFileError         (portalbot.claims) the file as a whole cannot be read
 ├── LedgerError                an illegal transition, an unreachable ledger
-│   └── ClaimChanged           another worker moved the claim first: note it, move on
-└── PortalError                carries the evidence path
-    ├── PortalUnavailable      refused connections, resets, 5xx, maintenance: retried
-    │   └── SessionExpired     the portal signed us out; log in again, then retry
-    ├── AuthenticationError    wrong password, locked account, MFA failure: never retried
-    ├── AdapterError           the page did not look as the adapter expects: portal drift
-    ├── FormRefused            the portal's own validation refused our form: nothing stored
-    ├── NeedsHumanError        a CAPTCHA, a forced password change: a person must act
-    └── SubmissionUncertain    submit was clicked and no outcome could be read
+│   ├── ClaimChanged           another worker moved the claim first: note it, move on
+│   ├── LedgerUrlError         (portalbot.ledger.urls) a ledger URL portalbot cannot use
+│   └── RequeueRefused         (portalbot.ledger) the claim's state does not allow a requeue
+├── PortalError                carries the evidence path
+│   ├── PortalUnavailable      refused connections, resets, 5xx, maintenance: retried
+│   │   └── SessionExpired     the portal signed us out; log in again, then retry
+│   ├── AuthenticationError    wrong password, locked account, MFA failure: never retried
+│   ├── AdapterError           the page did not look as the adapter expects: portal drift
+│   ├── FormRefused            the portal's own validation refused our form: nothing stored
+│   ├── NeedsHumanError        a CAPTCHA, a forced password change: a person must act
+│   └── SubmissionUncertain    submit was clicked and no outcome could be read
+├── X12FileError               (portalbot.x12.reader) an X12 file that does not parse
+├── ReviewError                (portalbot.review.store) a review desk request refused
+└── UnknownBatch               (portalbot.report) no batch by that id
+```
+
+The subclasses named with a module live beside the code that raises them; each is a
+``PortalbotError``, so ``except PortalbotError`` catches every error portalbot raises.
 ```
 
 After the submit click every error but ``FormRefused`` leaves the claim ``in_doubt``:
