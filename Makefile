@@ -22,8 +22,9 @@ browser: install
 demo: install browser
 	$(PY) -m fixtures.demo
 
+# Two workers, one test file each (a file's shared portals and browsers stay in one worker).
 test: install browser
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 lint: install
 	$(VENV)/bin/ruff check src payers fixtures tests bench

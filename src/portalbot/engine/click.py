@@ -28,6 +28,7 @@ from portalbot.logs import get_logger, scrub
 
 log = get_logger("portalbot.engine")
 
+
 class Clicking(Reconciling):
     """Prepare the form, click once, read and record the answer."""
 
@@ -47,7 +48,21 @@ class Clicking(Reconciling):
         attempt_id = self.ledger.begin_attempt(
             record.pk, self.worker, kind="dry_run" if dry_run else "submit"
         )
-        await self._start_chunk(session)
+        async with self._traced(session):
+            return await self._fill_and_click(adapter, session, creds, record, form, attempt_id,
+                                              dry_run)
+
+    async def _fill_and_click(
+        self,
+        adapter: PortalAdapter,
+        session: PortalSession,
+        creds: Credentials,
+        record: ClaimRecord,
+        form: Any,
+        attempt_id: str,
+        dry_run: bool,
+    ) -> ClaimResult:
+        page = session.page
         retries = 0
         try:
             async for attempt in pre_submit_retry(self.settings, self.sleep):
@@ -75,7 +90,6 @@ class Clicking(Reconciling):
 
         if dry_run:
             evidence = await self._capture(page, attempt_id, "filled")
-            await self._stop_chunk(session, None)
             self.ledger.note_attempt(attempt_id, "dry_run", "form filled; not submitted", evidence)
             self.ledger.release(record.pk, self.worker)
             return ClaimResult(
@@ -109,7 +123,6 @@ class Clicking(Reconciling):
         if self.on_intent is not None:
             await self.on_intent(record, page)
         if time.monotonic() >= lease_ends:
-            await self._stop_chunk(session, None)
             self.ledger.note_late(
                 record.pk, attempt_id, self.worker, SUBMITTING,
                 "not clicked: the worker was held past its lease between intent and click",

@@ -32,6 +32,7 @@ from portalbot.logs import get_logger, register_claim_phi
 
 log = get_logger("portalbot.engine")
 
+
 class Engine(Clicking):
     """Runs queued claims from the ledger through their payers' adapters."""
 

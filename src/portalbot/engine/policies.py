@@ -25,6 +25,7 @@ from portalbot.logs import get_logger, scrub
 
 log = get_logger("portalbot.engine")
 
+
 class Policies(Tracing):
     """When to retry, when to stop for a person, and when to pause a payer."""
 

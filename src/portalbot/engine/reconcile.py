@@ -31,6 +31,7 @@ from portalbot.outcomes import Outcome
 
 log = get_logger("portalbot.engine")
 
+
 class Reconciling(Policies):
     """The history search and the status checks."""
 

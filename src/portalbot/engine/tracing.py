@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from playwright.async_api import Page
@@ -14,6 +16,7 @@ from portalbot.ledger import Evidence
 from portalbot.logs import get_logger
 
 log = get_logger("portalbot.engine")
+
 
 class Tracing(EngineBase):
     """Screenshots, page HTML and a Playwright trace chunk per attempt."""
@@ -31,12 +34,21 @@ class Tracing(EngineBase):
         evidence = await self._capture(session.page, attempt_id, label)
         return await self._close_trace(session, attempt_id, evidence, keep=True)
 
+    @asynccontextmanager
+    async def _traced(self, session: PortalSession) -> AsyncIterator[None]:
+        """One trace chunk for the attempt inside: started here and always stopped — kept
+        where the attempt closes it (``_close_trace``), dropped when the attempt ends any
+        other way (a dry run, a claim given up before the click, an exception)."""
+        await self._start_chunk(session)
+        try:
+            yield
+        finally:
+            await self._stop_chunk(session, None)
+
     async def _start_chunk(self, session: PortalSession) -> None:
-        """A trace chunk per attempt; one that cannot start is logged and dropped."""
+        """A trace chunk; one that cannot start is logged and dropped."""
         if not session.tracing:
             return
-        if session.chunk_open:  # an attempt that ended without closing its chunk
-            await self._stop_chunk(session, None)
         try:
             async with asyncio.timeout(evidence_bound_s(self.settings)):
                 await session.context.tracing.start_chunk()
