@@ -792,6 +792,12 @@ main.add_command(remit_command, "remit")
 main.add_command(ack_command, "ack")
 main.add_command(convert_command, "convert")
 
+# --- adding a payer: record, scaffold (portalbot.authoring) ------------------------------
+from portalbot.authoring.commands import record_command, scaffold_command  # noqa: E402
+
+main.add_command(record_command, "record")
+main.add_command(scaffold_command, "scaffold")
+
 
 def run() -> None:
     try:

@@ -28,6 +28,7 @@ from playwright.async_api import async_playwright
 
 from portalbot.adapters import Case, Credentials, Filing, PortalAdapter
 from portalbot.browser import launch
+from portalbot.claims import Claim, load_claims
 from portalbot.config import BrowserSettings
 from portalbot.errors import ConfigError
 from portalbot.private import ensure_private_dir, write_private
@@ -72,6 +73,16 @@ def recordings(folder: Path) -> dict[str, Recording]:
     return {r.claim_id: r for r in found if (folder / r.har).exists()}
 
 
+def case_claim(case: Case) -> Claim:
+    """The case's claim, from its fixture file (relative to here or to the checkout)."""
+    for path in (Path(case.fixture), Path(__file__).resolve().parents[3] / case.fixture):
+        if path.exists():
+            for loaded in load_claims(path).claims:
+                if loaded.claim.claim_id == case.claim_id:
+                    return loaded.claim
+    raise ConfigError(f"the case {case.claim_id} is not in {case.fixture}")
+
+
 def _secrets(credentials: Credentials) -> list[str]:
     values = [credentials.password, credentials.totp_secret or "", *credentials.fields.values()]
     found = {v for v in values if len(v) >= 3}
@@ -100,7 +111,7 @@ def scrub(har: dict[str, Any], credentials: Credentials) -> str:
 
 
 async def record(
-    adapter: PortalAdapter[Any], case: Case, form_claim: Any, credentials: Credentials,
+    adapter: PortalAdapter[Any], case: Case, form_claim: Claim, credentials: Credentials,
     out: Path, browser: BrowserSettings, *, submit: bool = False,
 ) -> Recording:
     """Drive one session for ``case`` and keep it, scrubbed, as ``out/<claim_id>.har``."""
