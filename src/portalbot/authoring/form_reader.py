@@ -33,9 +33,11 @@ _READ = """(selector) => {
     const cell = el.closest("td");
     if (cell) {
       const row = cell.parentElement; const table = cell.closest("table");
-      const heads = table ? [...table.querySelectorAll("thead th, tr:first-child th")] : [];
+      let header = row.previousElementSibling;
+      while (header && !header.querySelector("th")) header = header.previousElementSibling;
+      const heads = header ? [...header.children] : [];
       const at = [...row.children].indexOf(cell);
-      if (heads.length && heads[at] && row.closest("tbody") && !row.querySelector("th")) {
+      if (heads.length && heads[at] && heads[at].tagName === "TH" && !row.querySelector("th")) {
         const first = text(row.children[0]);
         return `${first && at > 0 ? "Line " + first + " " : ""}${text(heads[at])}`;
       }

@@ -32,7 +32,7 @@ KNOWN: tuple[tuple[str, str, str], ...] = (
     (r"account|control no|your (claim )?reference", "KEY", ""),
     (r"insured.*last|subscriber.*last", 'pb.unless_self("subscriber.last_name")', ""),
     (r"insured.*first|subscriber.*first", 'pb.unless_self("subscriber.first_name")', ""),
-    (r"insured.*(birth|dob)", 'pb.unless_self("subscriber.birth_date")', "DATE"),
+    (r"(insured|subscriber).*(birth|dob)", 'pb.unless_self("subscriber.birth_date")', "DATE"),
     (r"last name", '"patient.last_name"', ""),
     (r"first name", '"patient.first_name"', ""),
     (r"birth|dob", '"patient.birth_date"', "DATE"),
@@ -48,8 +48,8 @@ KNOWN: tuple[tuple[str, str, str], ...] = (
     (r"\bnpi\b", '"billing_provider.npi"', ""),
     (r"provider name|billing provider", '"billing_provider.name"', ""),
     (r"tax id|\btin\b|\bein\b", '"billing_provider.tax_id"', "pb.digits"),
-    (r"frequency", '"filing.frequency"', "pb.frequency"),
-    (r"original (claim|icn)|\bicn\b", '"filing.original_claim_number"', ""),
+    (r"frequency|claim type", '"filing.frequency"', "pb.frequency"),
+    (r"original.*(claim|icn)|\bicn\b", '"filing.original_claim_number"', ""),
 )
 LINE_KNOWN: tuple[tuple[str, str, str], ...] = (
     (r"date of service|\bdos\b|\bfrom\b|\bto\b|service date", '"date_of_service"', "DATE"),
@@ -225,9 +225,11 @@ async def sign_in(page: Page, url: str, credentials: Credentials) -> None:
             await box.fill(wanted[key])
         elif field.type in ("text", "email") and not password_seen:
             await box.fill(credentials.username)
-    await frame.locator("input[type=password]").first.press("Enter")
-    await page.wait_for_load_state()
+    password = frame.locator("input[type=password]").first
+    await password.press("Enter")
     if not credentials.totp_secret:
+        await password.wait_for(state="hidden")  # the sign-in page is gone
+        await page.wait_for_load_state()
         return
     code = frame.get_by_label(re.compile("code", re.IGNORECASE)).first
     try:
@@ -236,6 +238,7 @@ async def sign_in(page: Page, url: str, credentials: Credentials) -> None:
         return  # no one-time code asked for
     await code.fill(pyotp.TOTP(credentials.totp_secret).now())
     await code.press("Enter")
+    await code.wait_for(state="hidden")  # signed in: the portal moved on
     await page.wait_for_load_state()
 
 
