@@ -23,6 +23,7 @@ from portalbot.config import BrowserSettings
 from portalbot.portal import Box, Each, Read, When
 
 from .adapter_cases import case_claim, kind, run_recorded
+from .conftest import Portals
 
 pytestmark = pytest.mark.browser
 
@@ -152,3 +153,28 @@ def test_a_field_map_that_types_something_else_fails_the_replay(recorded: Path) 
 
     with pytest.raises(Exception):  # noqa: B017 - the aborted POST, however it surfaces
         run_recorded(Drifted, ToyAdapter.cases[0], recorded)
+
+
+def test_portalbot_record_keeps_a_scrubbed_session_up_to_the_click(
+        tmp_path: Path, portals: Portals) -> None:
+    from click.testing import CliRunner
+
+    from portalbot import credentials
+    from portalbot.adapters import adapter_for
+    from portalbot.cli import main
+
+    login = portals.login("acme")
+    credentials.store("acme", "default", login)
+    portals.reset_all()
+    out = tmp_path / "acme"
+    done = CliRunner().invoke(
+        main, ["--data-dir", str(tmp_path / "data"), "record", "acme", "--out", str(out)],
+        env={"PORTALBOT_PAYER_ACME_BASE_URL": portals.server("acme").base_url})
+    assert done.exit_code == 0, done.output
+    (har,) = out.glob("*.har")
+    assert login.password not in har.read_text()
+    assert stat.S_IMODE(har.stat().st_mode) == 0o600
+    assert portals.control("acme").submissions() == [] or all(
+        s.get("username") == "keyed-by-hand" for s in portals.control("acme").submissions())
+    with pytest.raises(pytest.skip.Exception, match="stops before the click"):
+        run_recorded(adapter_for("acme"), adapter_for("acme").cases[0], out)
