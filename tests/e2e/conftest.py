@@ -1,8 +1,9 @@
 """Every mock portal, a ledger and an engine wired to them, for the multi-payer e2e tests.
 
-Each payer with an adapter has a mock portal package ``fixtures.portals.<payer_id>``
-exposing ``create_app()`` and ``LOGIN`` (username, password, TOTP secret), and
-``LOGIN_FIELDS`` where its sign-in asks for more. Servers start
+A payer may have a mock portal package ``fixtures.portals.<payer_id>`` exposing
+``create_app()`` and ``LOGIN`` (username, password, TOTP secret), and ``LOGIN_FIELDS``
+where its sign-in asks for more; one without (a payer added with recorded pages only)
+is left out of the worlds, never breaks them (``has_mock_portal``). Servers start
 once per session, on first use, and are reset around every test.
 
 Time is never waited for: the ledger's clock and every portal's clock move together
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import importlib.util
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,6 +39,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def portal_module(payer_id: str) -> ModuleType:
     return importlib.import_module(f"fixtures.portals.{payer_id}")
+
+
+def has_mock_portal(payer_id: str) -> bool:
+    return importlib.util.find_spec(f"fixtures.portals.{payer_id}") is not None
 
 
 class Portals:
@@ -111,7 +117,7 @@ class World:
     def __init__(self, path: Path, portals: Portals, payer_ids: list[str] | None = None):
         self.portals = portals
         self.registry = discover_adapters()
-        self.payer_ids = payer_ids or sorted(self.registry)
+        self.payer_ids = payer_ids or sorted(p for p in self.registry if has_mock_portal(p))
         self.settings = Settings(
             data_dir=path,
             payers={p: PayerSettings(base_url=portals.server(p).base_url) for p in self.payer_ids},

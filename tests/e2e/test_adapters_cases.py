@@ -1,10 +1,12 @@
-"""GENERATED from the adapters: every declared case of every registered adapter, run in
-real headless Chromium against the adapter's mock portal — as it is, and as its layout
-variant (ids and classes renamed, fields reordered, colours changed).
+"""GENERATED from the adapters: every declared case of every registered adapter, run on
+what the adapter has (``adapter_cases``). With a mock portal, in real headless Chromium
+through the engine — as the portal is, and as its layout variant (ids and classes
+renamed, fields reordered, colours changed); with recorded pages only, replayed from the
+HAR; with neither, its pure mapping — and what is not run is skipped, saying why.
 
-Nothing here names a payer: a new ``payers/<id>.py`` with cases and a mock portal
-``fixtures.portals.<id>`` is picked up as it is. All cases of one layout run in one
-engine run (several payers in parallel), so the browser starts once per layout.
+Nothing here names a payer: a new ``payers/<id>.py`` with cases is picked up as it is.
+All mock-portal cases of one layout run in one engine run (several payers in parallel),
+so the browser starts once per layout.
 """
 
 from __future__ import annotations
@@ -16,17 +18,25 @@ import pytest
 
 from portalbot.adapters import Case, PortalAdapter, discover_adapters
 
+from .adapter_cases import RECORDINGS, kind, run_mapping, run_recorded
 from .conftest import ROOT, Portals, World, portal_module
 
 pytestmark = pytest.mark.browser
 
 ADAPTERS: dict[str, type[PortalAdapter]] = discover_adapters()
+KINDS = {payer_id: kind(payer_id) for payer_id in ADAPTERS}
+MOCKED = sorted(p for p, a in ADAPTERS.items() if a.working and a.cases and KINDS[p] == "mock")
 LAYOUTS = ("standard", "variant")
 CASES = [
     pytest.param(payer_id, layout, case, id=f"{payer_id}-{layout}-{case.claim_id}-{case.expect}")
     for layout in LAYOUTS
+    for payer_id in MOCKED
+    for case in ADAPTERS[payer_id].cases
+]
+WITHOUT_MOCK = [
+    pytest.param(payer_id, case, id=f"{payer_id}-{KINDS[payer_id]}-{case.claim_id}-{case.expect}")
     for payer_id, adapter in sorted(ADAPTERS.items())
-    if adapter.working
+    if adapter.working and KINDS[payer_id] != "mock"
     for case in adapter.cases
 ]
 
@@ -45,21 +55,20 @@ class CaseRuns:
         return self.done[layout]
 
     def _run(self, layout: str) -> dict[str, Any]:
-        payers = sorted(p for p, a in ADAPTERS.items() if a.working and a.cases)
-        world = World(self.root / layout, self.portals, payers)
+        world = World(self.root / layout, self.portals, MOCKED)
         self.portals.reset_all()
         try:
-            for payer_id in payers:
+            for payer_id in MOCKED:
                 self.portals.control(payer_id).set_faults(layout=layout)
-            for payer_id in payers:
+            for payer_id in MOCKED:
                 by_file: dict[str, list[str]] = {}
                 for case in ADAPTERS[payer_id].cases:
                     by_file.setdefault(case.fixture, []).append(case.claim_id)
                 for fixture, claim_ids in by_file.items():
                     world.load(fixture, *claim_ids)
-            summary = world.run(concurrency=len(payers))
+            summary = world.run(concurrency=len(MOCKED))
             records = {r.claim_id: r for r in world.ledger.all_claims()}
-            submitted = {p: world.submitted(p) for p in payers}
+            submitted = {p: world.submitted(p) for p in MOCKED}
             return {"records": records, "submitted": submitted, "summary": summary}
         finally:
             world.close()
@@ -71,11 +80,13 @@ def case_runs(tmp_path_factory: pytest.TempPathFactory, portals: Portals) -> Cas
     return CaseRuns(tmp_path_factory.mktemp("cases"), portals)
 
 
-def test_every_adapter_declares_cases_with_fixtures_and_has_a_mock_portal() -> None:
-    for payer_id, adapter in ADAPTERS.items():
-        assert adapter.cases, f"{payer_id} declares no cases"
-        for case in adapter.cases:
-            assert (ROOT / case.fixture).exists(), f"{payer_id}: {case.fixture} is missing"
+@pytest.mark.parametrize("payer_id", sorted(ADAPTERS))
+def test_adapter_declares_cases_whose_claims_exist(payer_id: str) -> None:
+    adapter = ADAPTERS[payer_id]
+    assert adapter.cases, f"{payer_id} declares no cases"
+    for case in adapter.cases:
+        assert (ROOT / case.fixture).exists(), f"{payer_id}: {case.fixture} is missing"
+    if KINDS[payer_id] == "mock":
         module = portal_module(payer_id)
         assert callable(module.create_app) and len(module.LOGIN) == 3
 
@@ -89,15 +100,29 @@ def test_declared_case(payer_id: str, layout: str, case: Case, case_runs: CaseRu
     assert record.state == case.expect, record.reason
     if case.reason_code is not None:
         assert record.reason_code == case.reason_code
-    mine = [s for s in run["submitted"][payer_id]
-            if s.get(_key_field(s)) == record.portal_key]
+    mine = [s for s in run["submitted"][payer_id] if carries(ADAPTERS[payer_id], s,
+                                                             record.portal_key)]
     expected_sent = 0 if case.expect == "duplicate" else 1
     assert len(mine) == expected_sent, f"{len(mine)} submissions carry this claim's portal key"
 
 
-def _key_field(submission: dict[str, Any]) -> str:
-    """Each portal names the box that carries the portal key its own way."""
-    for name in ("patient_account_number", "patient_control_no"):
-        if name in submission:
-            return name
-    raise AssertionError("the portal stored no patient account number")
+@pytest.mark.parametrize(("payer_id", "case"), WITHOUT_MOCK)
+def test_declared_case_without_a_mock_portal(payer_id: str, case: Case) -> None:
+    adapter = ADAPTERS[payer_id]
+    if KINDS[payer_id] == "recorded":
+        run_recorded(adapter, case, RECORDINGS / payer_id)
+        return
+    run_mapping(adapter, case)
+    pytest.skip(f"{payer_id}: no mock portal and no recorded pages: checked its mapping "
+                f"only (`portalbot record {payer_id}` records its pages)")
+
+
+def carries(adapter: type[PortalAdapter], submission: dict[str, Any], portal_key: str) -> bool:
+    """Whether the portal stored this submission under the portal key, in the box the
+    adapter declares for it (``portal_key_field``); an adapter without that declaration
+    is matched on any stored field holding the key."""
+    declared = getattr(adapter, "portal_key_field", None)
+    if declared is not None:
+        assert declared in submission, f"the portal stored no {declared!r}"
+        return bool(submission[declared] == portal_key)
+    return portal_key in submission.values()

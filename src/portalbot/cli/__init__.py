@@ -58,6 +58,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "browser": ("portalbot.cli.admin:browser_command",
                 "Say which Chromium portalbot will drive (and install one with --install)."),
     "evidence": ("portalbot.cli.admin:evidence_group", "Screenshots, page HTML and traces."),
+    "scaffold": ("portalbot.authoring.commands:scaffold_command",
+                 "Write a draft adapter for PAYER_ID from its claim form at --url."),
+    "record": ("portalbot.authoring.commands:record_command",
+               "Keep one real portal session of PAYER_ID as a HAR recording, for its tests."),
     "schema": ("portalbot.cli.validate:schema",
                "Print the JSON Schema of the claim interchange format."),
 }
