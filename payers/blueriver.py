@@ -33,6 +33,7 @@ from portalbot.portal import (
     AuthenticationError,
     Case,
     Claim,
+    ClaimRefs,
     Credentials,
     Denied,
     Duplicate,
@@ -330,7 +331,8 @@ class BlueRiverAdapter(PortalAdapter[BlueRiverForm]):
             return Pending(reference=reference)
         return None
 
-    async def check_status(self, page: Page, reference: str) -> Outcome:
+    async def check_status(self, page: Page, refs: ClaimRefs) -> Outcome:
+        reference = refs.confirmation or ""
         if not reference.isdigit():
             raise AdapterError("a BlueRiver reference is digits only")
         await navigate(page, self.url(f"/app/claims/{reference}"), outages=())

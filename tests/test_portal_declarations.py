@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import ClassVar
 
 import pytest
@@ -317,3 +318,45 @@ async def test_the_table_shape_fills_caption_cells_and_grid_rows(
     with pytest.raises(pb.AdapterError, match="no column 'Charges'") as caught:
         await adapter.fill(page, form)
     assert (caught.value.payer_id, caught.value.step) == ("toytable", "fill")
+
+
+# --- status pages ------------------------------------------------------------------------------
+
+class ToyStatusAdapter(ToyAdapter):
+    payer_id = "toystatus"
+    status_page = pb.StatusPage("/claims/by-account/{reference}", by="portal_key",
+                                reference="Account", amount="Paid amount")
+
+
+@pytest.mark.parametrize(("shown", "expected"), [
+    ("<dt>Status</dt><dd>Paid</dd><dt>Paid amount</dt><dd>$1,042.10</dd>",
+     pb.Paid(Decimal("1042.10"))),
+    ("<dt>Status</dt><dd>Paid</dd><dt>Paid amount</dt><dd>—</dd>", pb.Paid()),  # not shown
+    ("<dt>Status</dt><dd>Paid</dd>", pb.Paid()),
+    ("<dt>Status</dt><dd>Received</dd>", pb.Pending("TOY-0001")),
+])
+async def test_a_status_page_is_looked_up_by_the_reference_it_declares(
+    page: Page, shown: str, expected: pb.Outcome
+) -> None:
+    asked: list[str] = []
+
+    async def answer(route: Route) -> None:
+        asked.append(route.request.url)
+        await route.fulfill(status=200, content_type="text/html",
+                            body=f"<dl><dt>Account</dt><dd>PB/KEY 1</dd>{shown}</dl>")
+
+    await page.route(f"{PORTAL}/**", answer)
+    refs = pb.ClaimRefs("C-1", 1, "PB/KEY 1", confirmation="TOY-0001")
+    assert await ToyStatusAdapter().check_status(page, refs) == expected
+    assert asked == [f"{PORTAL}/claims/by-account/PB%2FKEY%201"]
+    assert expected.summary.startswith("paid") is isinstance(expected, pb.Paid)
+
+
+async def test_a_status_page_refuses_a_claim_without_the_reference_it_searches_by(
+    page: Page,
+) -> None:
+    refs = pb.ClaimRefs("C-1", 1, "PBKEY1")
+    spec = pb.StatusPage("/claims/{reference}")  # by confirmation, which the claim lacks
+    with pytest.raises(pb.AdapterError, match="no confirmation to look up"):
+        spec.asked(refs)
+    assert pb.StatusPage("/c/{reference}", by="portal_key").asked(refs) == "PBKEY1"

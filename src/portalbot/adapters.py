@@ -82,6 +82,18 @@ class Case:
     reason_code: str | None = None
 
 
+@dataclass(frozen=True)
+class ClaimRefs:
+    """What the ledger knows of a submitted claim, for a status check: a portal's status
+    search may look a claim up by our portal key, its confirmation or the payer's number."""
+
+    claim_id: str
+    version: int
+    portal_key: str
+    confirmation: str | None = None
+    payer_claim_number: str | None = None
+
+
 FormT = TypeVar("FormT", bound=PortalForm)
 
 # The hooks whose errors the base class stamps with the payer and the step.
@@ -186,8 +198,8 @@ class PortalAdapter(ABC, Generic[FormT]):
         raise AdapterError("this portal has no claim-history search", payer_id=self.payer_id,
                            step="find_submission")
 
-    async def check_status(self, page: Page, reference: str) -> Outcome:
-        """What the portal says now about an earlier submission."""
+    async def check_status(self, page: Page, refs: ClaimRefs) -> Outcome:
+        """What the portal says now about an earlier submission, found by its references."""
         raise AdapterError("this portal has no claim-status page", payer_id=self.payer_id,
                            step="check_status")
 

@@ -26,7 +26,7 @@ from playwright.async_api import Page, async_playwright
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from portalbot import credentials as keyring_credentials
-from portalbot.adapters import Credentials, Filing, PortalAdapter, discover_adapters
+from portalbot.adapters import ClaimRefs, Credentials, Filing, PortalAdapter, discover_adapters
 from portalbot.browser import PortalSession, SessionPool, launch
 from portalbot.claims import Claim
 from portalbot.config import Settings
@@ -442,11 +442,12 @@ class Engine:
         self, adapter: PortalAdapter, page: Page, record: ClaimRecord
     ) -> ClaimResult:
         attempt_id = self.ledger.begin_attempt(record.pk, self.worker, kind="status")
-        reference = record.confirmation or ""
+        refs = ClaimRefs(record.claim_id, record.version, record.portal_key,
+                         record.confirmation, record.payer_claim_number)
         try:
             async for attempt in pre_submit_retry(self.settings, self.sleep):
                 with attempt, portal_boundary(adapter.payer_id, "check_status"):
-                    outcome = await adapter.check_status(page, reference)
+                    outcome = await adapter.check_status(page, refs)
         except PortalError as exc:
             evidence = await self._capture(page, attempt_id, "failure")
             self.ledger.note_attempt(attempt_id, "failed", exc.message, evidence)

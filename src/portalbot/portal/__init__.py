@@ -18,7 +18,7 @@
   ``portalbot.portal.tables``).
 """
 
-from portalbot.adapters import Case, Credentials, Filing, PortalAdapter, PortalForm
+from portalbot.adapters import Case, ClaimRefs, Credentials, Filing, PortalAdapter, PortalForm
 from portalbot.claims import Claim
 from portalbot.errors import (
     AdapterError,
@@ -113,6 +113,7 @@ __all__ = [
     "Claim",
     "ClaimError",
     "ClaimForm",
+    "ClaimRefs",
     "Container",
     "Credentials",
     "Denied",

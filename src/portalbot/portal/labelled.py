@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
 from pydantic import ValidationError
 
-from portalbot.adapters import Credentials, Filing, PortalAdapter, PortalForm
+from portalbot.adapters import ClaimRefs, Credentials, Filing, PortalAdapter, PortalForm
 from portalbot.claims import Claim
 from portalbot.errors import AdapterError, ClaimError
 from portalbot.outcomes import Accepted, Denied, Outcome, Paid, Pending, Rejected
@@ -97,15 +97,25 @@ class HistorySearch:
     pending: tuple[str, ...] = ()
 
 
+def _amount(shown: str | None) -> Decimal | None:
+    """A paid amount as shown ("$1,234.50"); None when absent or not a number (optional)."""
+    try:
+        return Decimal(shown.replace("$", "").replace(",", "")) if shown else None
+    except InvalidOperation:
+        return None
+
+
 @dataclass(frozen=True)
 class StatusPage:
-    """A claim's own page (``path`` with ``{reference}``), read as a summary of terms:
-    which term holds the status and what each status means (``accepted``, ``paid``,
+    """A claim's own page (``path`` with ``{reference}``: the claim's reference named by
+    ``by``, a ``ClaimRefs`` field — ``"confirmation"``, ``"portal_key"`` or
+    ``"payer_claim_number"``), read as a summary of terms: which term holds the status and what each status means (``accepted``, ``paid``,
     ``denied``, ``rejected``, ``pending``), which term must repeat the reference asked
     about, and where the reason (``"CODE: text"`` unless ``code`` names its own term), the
     paid amount and the payer's claim number are shown."""
 
     path: str
+    by: str = "confirmation"
     status: str = "Status"
     meanings: dict[str, str] = field(default_factory=lambda: {
         "Accepted": "accepted", "Paid": "paid", "Denied": "denied", "Rejected": "rejected",
@@ -116,7 +126,17 @@ class StatusPage:
     amount: str | None = None
     payer_claim_number: str | None = None
 
-    def read(self, summary: dict[str, str], asked: str) -> Outcome:
+    def asked(self, refs: ClaimRefs) -> str:
+        """The reference this page is looked up by; an error when the ledger has none."""
+        value: str | None = getattr(refs, self.by)
+        if not value:
+            raise AdapterError(f"the claim has no {self.by.replace('_', ' ')} to look up",
+                               step="check_status")
+        return value
+
+    def read(self, summary: dict[str, str], refs: ClaimRefs) -> Outcome:
+        asked = self.asked(refs)
+        confirmation = refs.confirmation or asked
         if self.reference and summary.get(self.reference) != asked:
             raise AdapterError("the claim page shows another claim", step="check_status")
         shown = summary.get(self.status, "")
@@ -128,15 +148,15 @@ class StatusPage:
             code, _, reason = (part.strip() for part in reason.partition(":"))
         number = present.get(self.payer_claim_number or "")
         if meaning == "accepted":
-            return Accepted(confirmation=asked, payer_claim_number=number)
+            return Accepted(confirmation=confirmation, payer_claim_number=number)
         if meaning == "paid":
-            return Paid(amount=Decimal(present.get(self.amount or "", "0")))
+            return Paid(amount=_amount(present.get(self.amount or "")))
         if meaning == "denied":
             return Denied(reason or shown, reason_code=code or None)
         if meaning == "rejected":
             return Rejected(reason or shown, reason_code=code or None, reference=None)
         if meaning == "pending":
-            return Pending(reference=asked)
+            return Pending(reference=confirmation)
         raise AdapterError(f"unknown claim status {shown!r}", step="check_status")
 
 
@@ -247,13 +267,13 @@ class LabelledFormAdapter(PortalAdapter[LabelledForm]):
         return await recognise(scope, self.outcomes, unknown=self.title)
 
     # --- after the fact -----------------------------------------------------------------
-    async def check_status(self, page: Page, reference: str) -> Outcome:
+    async def check_status(self, page: Page, refs: ClaimRefs) -> Outcome:
         spec = self.status_page
         if spec is None:
-            return await super().check_status(page, reference)
-        await navigate(page, self.url(spec.path.format(reference=quote(reference))),
+            return await super().check_status(page, refs)
+        await navigate(page, self.url(spec.path.format(reference=quote(spec.asked(refs), safe=""))),
                        sign_in=self.sign_in.path)
-        return spec.read(await definition_list(page), reference)
+        return spec.read(await definition_list(page), refs)
 
     async def find_submission(self, page: Page, portal_key: str) -> Outcome | None:
         spec = self.history
