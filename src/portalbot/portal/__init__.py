@@ -15,7 +15,9 @@
   ``OnAccepted`` … ``OnDraft``, in ``portalbot.portal.recognise``), ``HistorySearch``
   and the base class ``LabelledFormAdapter`` that runs them; ``TableFormAdapter`` for
   legacy table layouts without labels (``cell_field``, ``Grid``, in
-  ``portalbot.portal.tables``).
+  ``portalbot.portal.tables``); ``WizardAdapter`` for a claim wizard in a single-page
+  app (``Step``, ``Review``, ``OneTimeCode``, in ``portalbot.portal.wizard``);
+- ``ClaimRefs``: what a status check is given to find the claim by.
 """
 
 from portalbot.adapters import Case, ClaimRefs, Credentials, Filing, PortalAdapter, PortalForm
@@ -26,6 +28,7 @@ from portalbot.errors import (
     ClaimError,
     FormRefused,
     NeedsHumanError,
+    PortalError,
     PortalUnavailable,
     SessionExpired,
     SubmissionUncertain,
@@ -37,6 +40,7 @@ from portalbot.portal.fields import (
     Each,
     FieldMap,
     Row,
+    autocomplete,
     date_as,
     digits,
     first,
@@ -50,6 +54,7 @@ from portalbot.portal.fields import (
     money,
     no_dot,
     plain,
+    radio,
     tick,
     unless_self,
     upper,
@@ -85,6 +90,7 @@ from portalbot.portal.labelled import (
     HistorySearch,
     LabelledForm,
     LabelledFormAdapter,
+    OneTimeCode,
     SignIn,
     StatusPage,
 )
@@ -100,6 +106,7 @@ from portalbot.portal.recognise import (
     When,
 )
 from portalbot.portal.tables import Grid, TableFormAdapter, caption, cell_field
+from portalbot.portal.wizard import Review, Step, WizardAdapter
 
 __all__ = [
     "FREQUENCY_CODES",
@@ -133,26 +140,32 @@ __all__ = [
     "OnPending",
     "OnRefused",
     "OnRejected",
+    "OneTimeCode",
     "Outcome",
     "Paid",
     "Pending",
     "Place",
     "PortalAdapter",
+    "PortalError",
     "PortalForm",
     "PortalUnavailable",
     "Read",
     "Recogniser",
     "Refusal",
     "Rejected",
+    "Review",
     "Row",
     "Scope",
     "SessionExpired",
     "SignIn",
     "StatusPage",
+    "Step",
     "SubmissionUncertain",
     "TableFormAdapter",
     "When",
+    "WizardAdapter",
     "alert",
+    "autocomplete",
     "caption",
     "cell_field",
     "check_limits",
@@ -179,6 +192,7 @@ __all__ = [
     "page_text",
     "pick",
     "plain",
+    "radio",
     "raise_if_down",
     "required",
     "sign_in_refused",

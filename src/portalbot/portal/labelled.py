@@ -35,6 +35,7 @@ from portalbot.pagekit import definition_list, fill_by_label, table_rows
 from portalbot.portal import fields as fieldmap
 from portalbot.portal.kit import (
     OUTAGE_TITLES,
+    Container,
     Place,
     Refusal,
     Scope,
@@ -49,7 +50,7 @@ from portalbot.portal.kit import (
 from portalbot.portal.recognise import Recogniser, recognise
 
 if TYPE_CHECKING:
-    from playwright.async_api import Page
+    from playwright.async_api import Locator, Page
 
 
 class LabelledForm(PortalForm):
@@ -57,6 +58,16 @@ class LabelledForm(PortalForm):
 
     if TYPE_CHECKING:
         def __getattr__(self, name: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class OneTimeCode:
+    """A sign-in's second step: the code box, its button, and the words of a refusal that
+    means another session used this code (a person would wait for the next; so do we)."""
+
+    label: str = "Verification code"
+    button: str = "Verify"
+    reused: str = "already used"
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,9 @@ class SignIn:
     fields: dict[str, str] = field(
         default_factory=lambda: {"Username": "username", "Password": "password"})
     refusal_at: Place = field(default_factory=alert)
+    code: OneTimeCode | None = None
+    expired: Place | None = None
+    """A forced password change in place of the portal (a person's task: the payer pauses)."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +109,29 @@ class HistorySearch:
     accepted: tuple[str, ...] = ("Accepted",)
     rejected: tuple[str, ...] = ("Rejected",)
     pending: tuple[str, ...] = ()
+    payer_claim_number_column: str | None = None
+    nothing: Place | None = None
+    """What the page shows when nothing matches (a single-page app: wait for it or the table)."""
+
+    def url(self, portal_key: str) -> str:
+        return self.path.format(key=quote(portal_key, safe=""))
+
+    async def find(self, table: Locator, portal_key: str) -> Outcome | None:
+        """This claim's row's verdict; None when no row of it says one."""
+        for cells in await table_rows(table):
+            if cells.get(self.key_column) != portal_key:
+                continue
+            status, number = cells.get(self.status_column, ""), cells.get(self.number_column, "")
+            payer_number = cells.get(self.payer_claim_number_column or "", "")
+            if status in self.accepted:
+                return Accepted(confirmation=number,
+                                payer_claim_number=payer_number.strip("—") or None)
+            if status in self.rejected:
+                return Rejected(message="rejected (found in the portal's claim history)",
+                                reference=number)
+            if status in self.pending:
+                return Pending(reference=number)
+        return None
 
 
 def _amount(shown: str | None) -> Decimal | None:
@@ -125,6 +162,11 @@ class StatusPage:
     code: str | None = None
     amount: str | None = None
     payer_claim_number: str | None = None
+    ready: Place | None = None
+    """What shows once a single-page app has drawn the claim (the wizard shape waits for it)."""
+
+    def url(self, refs: ClaimRefs) -> str:
+        return self.path.format(reference=quote(self.asked(refs), safe=""))
 
     def asked(self, refs: ClaimRefs) -> str:
         """The reference this page is looked up by; an error when the ledger has none."""
@@ -246,14 +288,30 @@ class LabelledFormAdapter(PortalAdapter[LabelledForm]):
     async def fill(self, page: Page, form: LabelledForm) -> None:
         scope = self.scope(page)
         for part in fieldmap.labels(self.fields, form):
-            if part.labels:
+            if part.labels or part.picks or part.add:
                 await self.fill_part(scope, part)
         await self.after_fill(page, form)
 
-    async def fill_part(self, scope: Scope, part: fieldmap.Fill) -> None:
-        """Fill one container's labels: the whole form, or one group's fieldset."""
-        root = scope if part.within is None else scope.get_by_role("group", name=part.within)
-        await fill_by_label(root, part.labels)
+    async def fill_part(self, scope: Container, part: fieldmap.Fill) -> None:
+        """Fill one container's labels: the whole form, one group's fieldset, a radio group
+        (its ``add`` button pressed first; its autocompletes typed and picked)."""
+        if part.add:
+            await scope.get_by_role("button", name=part.add, exact=True).click()
+        root = scope
+        if part.within is not None:
+            role: Any = part.role
+            root = scope.get_by_role(role, name=part.within, exact=True)
+            if not await root.count():
+                raise AdapterError(f"the form has no {part.role} named {part.within!r}",
+                                   step="fill")
+        if part.labels:
+            await fill_by_label(root, part.labels)
+        for label, value in part.picks.items():
+            combo = root.get_by_role("combobox", name=label, exact=True)
+            if not await combo.count():
+                raise AdapterError(f"the form has no field labelled {label!r}", step="fill")
+            await combo.fill(value)
+            await root.get_by_role("option", name=re.compile(rf"^{re.escape(value)}\b")).click()
 
     async def after_fill(self, page: Page, form: LabelledForm) -> None:
         """What the field map cannot say (an autocomplete, a confirmation box)."""
@@ -271,28 +329,13 @@ class LabelledFormAdapter(PortalAdapter[LabelledForm]):
         spec = self.status_page
         if spec is None:
             return await super().check_status(page, refs)
-        await navigate(page, self.url(spec.path.format(reference=quote(spec.asked(refs), safe=""))),
-                       sign_in=self.sign_in.path)
+        await navigate(page, self.url(spec.url(refs)), sign_in=self.sign_in.path)
         return spec.read(await definition_list(page), refs)
 
     async def find_submission(self, page: Page, portal_key: str) -> Outcome | None:
         spec = self.history
         if spec is None:
             return await super().find_submission(page, portal_key)
-        await navigate(page, self.url(spec.path.format(key=quote(portal_key))),
-                       sign_in=self.sign_in.path)
+        await navigate(page, self.url(spec.url(portal_key)), sign_in=self.sign_in.path)
         table = page.get_by_role("table", name=spec.table)
-        if not await table.count():
-            return None
-        for cells in await table_rows(table):
-            if cells.get(spec.key_column) != portal_key:
-                continue
-            status, number = cells.get(spec.status_column, ""), cells.get(spec.number_column, "")
-            if status in spec.accepted:
-                return Accepted(confirmation=number)
-            if status in spec.rejected:
-                return Rejected(message="rejected (found in the portal's claim history)",
-                                reference=number)
-            if status in spec.pending:
-                return Pending(reference=number)
-        return None
+        return await spec.find(table, portal_key) if await table.count() else None
