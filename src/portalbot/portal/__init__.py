@@ -13,6 +13,7 @@
   ``ClaimForm``, the field map (``Box``, ``key``, ``tick``, ``Each`` and the formats, in
   ``portalbot.portal.fields``), the outcome recognisers (``When``, ``Read``,
   ``OnAccepted`` … ``OnDraft``, in ``portalbot.portal.recognise``), ``HistorySearch``
+  and ``StatusPage`` (in ``portalbot.portal.searches``)
   and the base class ``LabelledFormAdapter`` that runs them; ``TableFormAdapter`` for
   legacy table layouts without labels (``cell_field``, ``Grid``, in
   ``portalbot.portal.tables``); ``WizardAdapter`` for a claim wizard in a single-page
@@ -87,12 +88,10 @@ from portalbot.portal.kit import (
 )
 from portalbot.portal.labelled import (
     ClaimForm,
-    HistorySearch,
     LabelledForm,
     LabelledFormAdapter,
     OneTimeCode,
     SignIn,
-    StatusPage,
 )
 from portalbot.portal.recognise import (
     OnAccepted,
@@ -105,6 +104,7 @@ from portalbot.portal.recognise import (
     Recogniser,
     When,
 )
+from portalbot.portal.searches import HistorySearch, StatusPage
 from portalbot.portal.tables import Grid, TableFormAdapter, caption, cell_field
 from portalbot.portal.wizard import Review, Step, WizardAdapter
 
