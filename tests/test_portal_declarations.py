@@ -493,3 +493,18 @@ async def test_a_wizard_step_that_does_not_come_says_why(
         await adapter.fill(page, form)
     assert isinstance(caught.value, pb.PortalError) and caught.value.message == problem
     assert (caught.value.payer_id, caught.value.step) == ("toywizard", "fill")
+
+
+# --- capabilities --------------------------------------------------------------------------------
+
+def test_a_capability_is_declared_one_way_and_read_from_it() -> None:
+    assert not ToyAdapter.history_searchable and not ToyAdapter.has_status_page()
+    assert ToyStatusAdapter.has_status_page() and not ToyStatusAdapter().history_searchable
+    searched = type("Searched", (ToyAdapter,), {"history": pb.HistorySearch(
+        "/h?k={key}", "Results", "Account", "Claim")})
+    assert searched.history_searchable and searched().history_searchable
+    broken = type("Broken", (ToyAdapter,), {"broken": "the portal moved"})
+    assert (broken.working, broken.broken_reason) == (False, "the portal moved")
+    assert ToyAdapter.working and ToyAdapter.broken_reason is None
+    with pytest.raises(TypeError, match="use a find_submission hook"):
+        type("HandSet", (ToyAdapter,), {"history_searchable": True})

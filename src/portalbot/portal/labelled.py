@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import ValidationError
 
-from portalbot.adapters import ClaimRefs, Credentials, Filing, PortalAdapter, PortalForm
+from portalbot.adapters import ClaimRefs, Credentials, Filing, PortalAdapter, PortalForm, runs
 from portalbot.claims import Claim
 from portalbot.errors import AdapterError, ClaimError
 from portalbot.outcomes import Outcome
@@ -116,14 +116,7 @@ class LabelledFormAdapter(PortalAdapter[LabelledForm]):
             name = cls.__name__.removesuffix("Adapter") + "Form"
             cls.form_type = fieldmap.form_model(name, cls.fields, base=LabelledForm)
             cls.portal_key_field = fieldmap.portal_key_name(cls.fields)
-        if "history" in vars(cls) and "history_searchable" not in vars(cls):
-            cls.history_searchable = cls.history is not None
 
-    @classmethod
-    def has_status_page(cls) -> bool:
-        own = cls.check_status is not LabelledFormAdapter.check_status
-        return cls.check_status is not PortalAdapter.check_status and (
-            own or cls.status_page is not None)
 
     def scope(self, page: Page) -> Scope:
         """Where the portal's pages live: the named frame when there is one, else the page."""
@@ -217,6 +210,7 @@ class LabelledFormAdapter(PortalAdapter[LabelledForm]):
         return await recognise(scope, self.outcomes, unknown=self.title)
 
     # --- after the fact -----------------------------------------------------------------
+    @runs("status_page")
     async def check_status(self, page: Page, refs: ClaimRefs) -> Outcome:
         spec = self.status_page
         if spec is None:
@@ -224,6 +218,7 @@ class LabelledFormAdapter(PortalAdapter[LabelledForm]):
         await navigate(page, self.url(spec.url(refs)), sign_in=self.sign_in.path)
         return spec.read(await definition_list(page), refs)
 
+    @runs("history")
     async def find_submission(self, page: Page, portal_key: str) -> Outcome | None:
         spec = self.history
         if spec is None:

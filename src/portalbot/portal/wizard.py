@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from portalbot.adapters import runs
 from portalbot.errors import (
     AdapterError,
     AuthenticationError,
@@ -194,6 +195,7 @@ class WizardAdapter(LabelledFormAdapter):
         return await recognise(page, self.outcomes, unknown=self.title)
 
     # --- after the fact -------------------------------------------------------------------
+    @runs("status_page")
     async def check_status(self, page: Page, refs: ClaimRefs) -> Outcome:
         spec = self.status_page
         if spec is not None and spec.ready is not None:
@@ -202,6 +204,7 @@ class WizardAdapter(LabelledFormAdapter):
             return spec.read(await definition_list(page), refs)
         return await super().check_status(page, refs)
 
+    @runs("history")
     async def find_submission(self, page: Page, portal_key: str) -> Outcome | None:
         spec = self.history
         if spec is not None and spec.nothing is not None:
