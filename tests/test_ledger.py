@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from portalbot.errors import ClaimChanged, LedgerError
 from portalbot.ledger import Ledger, check_transition, derive_portal_key
 from portalbot.ledger.schema import metadata
-from portalbot.outcomes import Accepted
+from portalbot.outcomes import Accepted, Paid
 from tests.helpers import Clock
 
 
@@ -251,3 +252,17 @@ def test_sign_ins_racing_for_one_step_on_postgresql_each_get_their_own() -> None
         Ledger.open(url).close()
         steps = _reserve_concurrently(url, 6)
     assert sorted(steps) == list(range(500, 506))
+
+
+@pytest.mark.parametrize(("paid", "reason"), [(Paid(Decimal("42.1")), "paid 42.10"),
+                                              (Paid(), "paid")])
+def test_a_payment_with_or_without_an_amount_is_recorded_as_paid(
+    ledger: Ledger, paid: Paid, reason: str
+) -> None:
+    pk = _enqueue(ledger)
+    _accept(ledger, pk)
+    attempt = ledger.begin_attempt(pk, "w1", kind="status")
+    ledger.record_outcome(pk, attempt, "w1", paid, expected_state="accepted", reason="status")
+
+    record = ledger.claim(pk)
+    assert (record.state, record.reason, record.confirmation) == ("paid", reason, "ACM-1")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import ClassVar
 
 import pytest
@@ -317,3 +318,193 @@ async def test_the_table_shape_fills_caption_cells_and_grid_rows(
     with pytest.raises(pb.AdapterError, match="no column 'Charges'") as caught:
         await adapter.fill(page, form)
     assert (caught.value.payer_id, caught.value.step) == ("toytable", "fill")
+
+
+# --- status pages ------------------------------------------------------------------------------
+
+class ToyStatusAdapter(ToyAdapter):
+    payer_id = "toystatus"
+    status_page = pb.StatusPage("/claims/by-account/{reference}", by="portal_key",
+                                reference="Account", amount="Paid amount")
+
+
+@pytest.mark.parametrize(("shown", "expected"), [
+    ("<dt>Status</dt><dd>Paid</dd><dt>Paid amount</dt><dd>$1,042.10</dd>",
+     pb.Paid(Decimal("1042.10"))),
+    ("<dt>Status</dt><dd>Paid</dd><dt>Paid amount</dt><dd>—</dd>", pb.Paid()),  # not shown
+    ("<dt>Status</dt><dd>Paid</dd>", pb.Paid()),
+    ("<dt>Status</dt><dd>Received</dd>", pb.Pending("TOY-0001")),
+])
+async def test_a_status_page_is_looked_up_by_the_reference_it_declares(
+    page: Page, shown: str, expected: pb.Outcome
+) -> None:
+    asked: list[str] = []
+
+    async def answer(route: Route) -> None:
+        asked.append(route.request.url)
+        await route.fulfill(status=200, content_type="text/html",
+                            body=f"<dl><dt>Account</dt><dd>PB/KEY 1</dd>{shown}</dl>")
+
+    await page.route(f"{PORTAL}/**", answer)
+    refs = pb.ClaimRefs("C-1", 1, "PB/KEY 1", confirmation="TOY-0001")
+    assert await ToyStatusAdapter().check_status(page, refs) == expected
+    assert asked == [f"{PORTAL}/claims/by-account/PB%2FKEY%201"]
+    assert expected.summary.startswith("paid") is isinstance(expected, pb.Paid)
+
+
+async def test_a_status_page_refuses_a_claim_without_the_reference_it_searches_by(
+    page: Page,
+) -> None:
+    refs = pb.ClaimRefs("C-1", 1, "PBKEY1")
+    spec = pb.StatusPage("/claims/{reference}")  # by confirmation, which the claim lacks
+    with pytest.raises(pb.AdapterError, match="no confirmation to look up"):
+        spec.asked(refs)
+    assert pb.StatusPage("/c/{reference}", by="portal_key").asked(refs) == "PBKEY1"
+
+
+# --- the wizard shape --------------------------------------------------------------------------
+
+def _step(number: int, name: str) -> pb.Place:
+    return pb.Place(role="heading", name=f"Step {number} of 3: {name}", level=2)
+
+
+class ToyWizardAdapter(pb.WizardAdapter):
+    """The toy payer as a single-page app: a wizard of steps, lines added by a button."""
+
+    payer_id = "toywizard"
+    display_name = "Toy Wizard"
+    default_base_url = PORTAL
+    sign_in = ToyAdapter.sign_in
+    signed_out = pb.heading("Sign in")
+    claim_form = pb.ClaimForm("/claims/new", _step(1, "Patient"), "Submit claim")
+    steps = (
+        pb.Step(_step(1, "Patient"), (
+            Box("birth_date", "Date of birth", "patient.birth_date", pb.mdy),
+            pb.radio("sex", "Sex", "patient.sex", {"F": "Female", "M": "Male", "U": "Unknown"}),
+            pb.key("account", "Account number"),
+        )),
+        pb.Step(_step(2, "Services"), (
+            Each("lines", "service_lines", (
+                Box("charge", "Charge", "charge", pb.money),
+                pb.autocomplete("code", "Procedure code", "code"),
+            ), most=2, least=1, within="Line {n}", add="Add line"),
+        )),
+        pb.Review(_step(3, "Review"), (pb.tick("I certify"),), shows=("Account number",)),
+    )
+    outcomes = (pb.OnPending(When(pb.heading(), is_="Claim received"),
+                             Read(pb.PAGE, r"reference (\d+)", 1)),)
+
+
+WIZARD = """
+<div role=alert hidden></div>
+<section id=s1><h2>Step 1 of 3: Patient</h2>
+  <label>Date of birth <input name=dob></label>
+  <span id=sx>Sex</span><div role=radiogroup aria-labelledby=sx>
+    <label><input type=radio name=sex value=F> Female</label>
+    <label><input type=radio name=sex value=M> Male</label>
+    <label><input type=radio name=sex value=U> Unknown</label></div>
+  <label>Account number <input name=acct></label>
+  <button onclick="go(1)">Next</button></section>
+<section id=s2 hidden><h2>Step 2 of 3: Services</h2><div id=lines></div>
+  <button onclick="addLine()">Add line</button><button onclick="go(2)">Next</button></section>
+<section id=s3 hidden><h2>Step 3 of 3: Review</h2>
+  <dl><dt>Account number</dt><dd id=shown></dd></dl>
+  <label><input type=checkbox name=ok> I certify</label>
+  <button onclick="setTimeout(received, 300)">Submit claim</button></section>
+<script>
+/*SETTINGS*/
+function addLine() {
+  const n = document.querySelectorAll("#lines fieldset").length + 1;
+  lines.insertAdjacentHTML("beforeend", `<fieldset><legend>Line ${n}</legend>
+    <label>Charge <input name=c${n}></label>
+    <input role=combobox aria-label="Procedure code" oninput="suggest(this)"><ul role=listbox></ul>
+    </fieldset>`);
+}
+function suggest(box) {
+  const list = box.nextElementSibling;
+  list.innerHTML = "";
+  for (const text of ["99490 CCM, first 20 minutes", "99439 CCM, each further 20"]) {
+    if (!box.value || !text.startsWith(box.value)) continue;
+    const option = document.createElement("li");
+    option.setAttribute("role", "option");
+    option.textContent = text;
+    option.onclick = () => { box.value = text; box.dataset.code = text.slice(0, 5); list.innerHTML = ""; };
+    list.append(option);
+  }
+}
+function go(n) {
+  const alert = document.querySelector("[role=alert]");
+  if (refuse) { alert.textContent = "Please correct: Sex"; alert.hidden = false; return; }
+  document.getElementById("s" + n).hidden = true;
+  document.getElementById("s" + (n + 1)).hidden = false;
+  shown.textContent = shows(document.querySelector("[name=acct]").value);
+}
+function received() { document.body.innerHTML = "<h1>Claim received</h1><p>reference 4711</p>"; }
+addLine();
+</script>
+"""
+
+
+AS_BUILT = "const refuse = false, shows = (v) => v;"
+
+
+def _wizard_claim(batch: ClaimBatchFile) -> Claim:
+    claim = _claim(batch)
+    lines = [line.model_copy(update={"code": "99490"}) for line in claim.service_lines]
+    return claim.model_copy(update={"service_lines": lines})
+
+
+async def test_a_wizard_fills_each_step_adds_lines_picks_suggestions_and_reviews(
+    page: Page, demo_batch: ClaimBatchFile
+) -> None:
+    claim = _wizard_claim(demo_batch)
+    adapter = ToyWizardAdapter()
+    form = adapter.to_form(claim, pb.Filing("PBKEY1"))
+    await page.set_content(WIZARD.replace("/*SETTINGS*/", AS_BUILT))
+    await adapter.fill(page, form)
+
+    assert await page.input_value("[name=dob]") == claim.patient.birth_date.strftime("%m/%d/%Y")
+    assert await page.is_checked(f"[name=sex][value={claim.patient.sex}]")
+    assert await page.input_value("[name=c2]") == form.lines[1].charge
+    codes = page.locator("[role=combobox]")  # on a step now hidden
+    assert [await codes.nth(i).get_attribute("data-code") for i in range(2)] == ["99490"] * 2
+    assert await page.is_checked("[name=ok]")
+    await adapter.submit(page)
+    assert await adapter.read_outcome(page) == pb.Pending("4711")  # waited for, not slept
+
+
+@pytest.mark.parametrize(("settings", "error", "problem"), [
+    ("const refuse = true, shows = (v) => v;", pb.AdapterError,
+     "Toy Wizard refused the step before Step 2 of 3: Services: Toy Wizard showed an "
+     "unexpected message: Please correct: Sex"),
+    ("const refuse = false, shows = (v) => v + 'X';", pb.AdapterError,
+     "the review page does not show 'Account number' as entered"),
+    (AS_BUILT + " go = () => { document.body.innerHTML = '<h1>Sign in</h1>'; };",
+     pb.SessionExpired, "Toy Wizard signed us out"),
+])
+async def test_a_wizard_step_that_does_not_come_says_why(
+    page: Page, demo_batch: ClaimBatchFile, settings: str, error: type[Exception],
+    problem: str,
+) -> None:
+    adapter = ToyWizardAdapter()
+    form = adapter.to_form(_wizard_claim(demo_batch), pb.Filing("PBKEY1"))
+    await page.set_content(WIZARD.replace("/*SETTINGS*/", settings))
+    with pytest.raises(error) as caught:
+        await adapter.fill(page, form)
+    assert isinstance(caught.value, pb.PortalError) and caught.value.message == problem
+    assert (caught.value.payer_id, caught.value.step) == ("toywizard", "fill")
+
+
+# --- capabilities --------------------------------------------------------------------------------
+
+def test_a_capability_is_declared_one_way_and_read_from_it() -> None:
+    assert not ToyAdapter.history_searchable and not ToyAdapter.has_status_page()
+    assert ToyStatusAdapter.has_status_page() and not ToyStatusAdapter().history_searchable
+    searched = type("Searched", (ToyAdapter,), {"history": pb.HistorySearch(
+        "/h?k={key}", "Results", "Account", "Claim")})
+    assert searched.history_searchable and searched().history_searchable
+    broken = type("Broken", (ToyAdapter,), {"broken": "the portal moved"})
+    assert (broken.working, broken.broken_reason) == (False, "the portal moved")
+    assert ToyAdapter.working and ToyAdapter.broken_reason is None
+    with pytest.raises(TypeError, match="use a find_submission hook"):
+        type("HandSet", (ToyAdapter,), {"history_searchable": True})

@@ -82,7 +82,46 @@ class Case:
     reason_code: str | None = None
 
 
+@dataclass(frozen=True)
+class ClaimRefs:
+    """What the ledger knows of a submitted claim, for a status check: a portal's status
+    search may look a claim up by our portal key, its confirmation or the payer's number."""
+
+    claim_id: str
+    version: int
+    portal_key: str
+    confirmation: str | None = None
+    payer_claim_number: str | None = None
+
+
 FormT = TypeVar("FormT", bound=PortalForm)
+T = TypeVar("T")
+Method = TypeVar("Method", bound=Callable[..., Any])
+
+
+def runs(declaration: str) -> Callable[[Method], Method]:
+    """Marks a shape's hook that runs from a declaration (``"history"``): the adapter has
+    the hook's capability when it declares that, not merely because the shape has the hook."""
+    def mark(method: Method) -> Method:
+        method.__runs__ = declaration  # type: ignore[attr-defined]
+        return method
+    return mark
+
+
+class Derived(Generic[T]):
+    """A value read from an adapter's declarations, the same on the class and an instance;
+    not itself declared (the base class refuses a subclass that sets it)."""
+
+    def __init__(self, read: Callable[[type[Any]], T]):
+        self.read = read
+
+    def __get__(self, instance: object, owner: type[Any]) -> T:
+        return self.read(owner)
+
+
+# Capabilities are declared one way each; these are what readers see, derived from them.
+_DERIVED = {"working": "broken = 'why'", "broken_reason": "broken = 'why'",
+            "history_searchable": "a find_submission hook or a shape's history declaration"}
 
 # The hooks whose errors the base class stamps with the payer and the step.
 _HOOKS = ("to_form", "login", "is_signed_in", "open_form", "fill", "submit", "read_outcome",
@@ -123,6 +162,12 @@ class PortalAdapter(ABC, Generic[FormT]):
     """One payer portal. Subclasses declare ``payer_id`` and fill in the hooks.
 
     Generic in the portal's form type: ``to_form`` returns one, ``fill`` takes one.
+
+    A capability is declared one way: by providing it. A claim-history search is a
+    ``find_submission`` hook (or, on a declarative shape, its ``history``), later
+    verdicts a ``check_status`` hook (or a ``status_page``); an adapter whose portal broke
+    says why in ``broken``. ``history_searchable``, ``has_status_page()``, ``working`` and
+    ``broken_reason`` are read from those, never set by hand.
     """
 
     payer_id: ClassVar[str]
@@ -130,10 +175,13 @@ class PortalAdapter(ABC, Generic[FormT]):
     default_base_url: ClassVar[str]
     max_sessions_per_account: ClassVar[int] = 1
     min_interval_s: ClassVar[float] = 0.0
-    history_searchable: ClassVar[bool] = False
     history_settle_s: ClassVar[float] = 0.0
-    working: ClassVar[bool] = True
-    broken_reason: ClassVar[str | None] = None
+    """How far the portal's claim history lags new submissions (reconciliation waits)."""
+    broken: ClassVar[str | None] = None
+    """Why the portal cannot be driven now: its claims go to a person instead of failing."""
+    working: ClassVar[Derived[bool]] = Derived(lambda cls: cls.broken is None)
+    broken_reason: ClassVar[Derived[str | None]] = Derived(lambda cls: cls.broken)
+    history_searchable: ClassVar[Derived[bool]] = Derived(lambda cls: cls.can("find_submission"))
     cases: ClassVar[tuple[Case, ...]] = ()
     # Sign-in boxes besides username and password (Keystone: ("npi", "ptan")); `portalbot
     # credentials set` asks for them and the keyring keeps them with the password.
@@ -141,6 +189,9 @@ class PortalAdapter(ABC, Generic[FormT]):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        for name, instead in _DERIVED.items():
+            if name in vars(cls):
+                raise TypeError(f"{cls.__name__}.{name} is read, not declared: use {instead}")
         for name in _HOOKS:
             if name in vars(cls) and callable(vars(cls)[name]):
                 setattr(cls, name, _stamped(name, vars(cls)[name]))
@@ -186,15 +237,25 @@ class PortalAdapter(ABC, Generic[FormT]):
         raise AdapterError("this portal has no claim-history search", payer_id=self.payer_id,
                            step="find_submission")
 
-    async def check_status(self, page: Page, reference: str) -> Outcome:
-        """What the portal says now about an earlier submission."""
+    async def check_status(self, page: Page, refs: ClaimRefs) -> Outcome:
+        """What the portal says now about an earlier submission, found by its references."""
         raise AdapterError("this portal has no claim-status page", payer_id=self.payer_id,
                            step="check_status")
 
     @classmethod
+    def can(cls, hook: str) -> bool:
+        """Whether the adapter provides ``hook`` (``"find_submission"``, ``"check_status"``):
+        its own, or a shape's that runs from a declaration the adapter makes."""
+        method = getattr(cls, hook)
+        if method is getattr(PortalAdapter, hook):
+            return False
+        declaration = getattr(method, "__runs__", None)
+        return declaration is None or getattr(cls, declaration, None) is not None
+
+    @classmethod
     def has_status_page(cls) -> bool:
-        """Whether the portal shows later verdicts: the adapter implements check_status."""
-        return cls.check_status is not PortalAdapter.check_status
+        """Whether the portal shows later verdicts (see ``can``)."""
+        return cls.can("check_status")
 
     # --- the steps the engine calls -------------------------------------------------
     async def prepare(self, page: Page, form: FormT) -> None:

@@ -89,14 +89,15 @@ class Denied:
 
 @dataclass(frozen=True)
 class Paid:
-    """Later, from a status check: the payer paid."""
+    """Later, from a status check: the payer paid (``amount``: None where the portal does
+    not show how much; the remittance says)."""
 
-    amount: Decimal
+    amount: Decimal | None = None
     state: ClassVar[str] = "paid"
 
     @property
     def summary(self) -> str:
-        return f"paid {self.amount}"
+        return "paid" if self.amount is None else f"paid {self.amount:.2f}"
 
 
 Outcome = Accepted | Pending | Rejected | Duplicate | NeedsHuman | Denied | Paid

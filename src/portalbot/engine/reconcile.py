@@ -10,7 +10,7 @@ from datetime import timedelta
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 
-from portalbot.adapters import PortalAdapter
+from portalbot.adapters import ClaimRefs, PortalAdapter
 from portalbot.browser import SessionPool
 from portalbot.claims import Claim
 from portalbot.engine.boundary import portal_boundary, scrubbed
@@ -176,11 +176,12 @@ class Reconciling(Policies):
         self, adapter: PortalAdapter, page: Page, record: ClaimRecord
     ) -> ClaimResult:
         attempt_id = self.ledger.begin_attempt(record.pk, self.worker, kind="status")
-        reference = record.confirmation or ""
+        refs = ClaimRefs(record.claim_id, record.version, record.portal_key,
+                         record.confirmation, record.payer_claim_number)
         try:
             async for attempt in pre_submit_retry(self.settings, self.sleep):
                 with attempt, portal_boundary(adapter.payer_id, "check_status"):
-                    outcome = await adapter.check_status(page, reference)
+                    outcome = await adapter.check_status(page, refs)
         except PortalError as exc:
             evidence = await self._capture(page, attempt_id, "failure")
             self.ledger.note_attempt(attempt_id, "failed", exc.message, evidence)

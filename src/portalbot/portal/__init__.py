@@ -13,12 +13,15 @@
   ``ClaimForm``, the field map (``Box``, ``key``, ``tick``, ``Each`` and the formats, in
   ``portalbot.portal.fields``), the outcome recognisers (``When``, ``Read``,
   ``OnAccepted`` … ``OnDraft``, in ``portalbot.portal.recognise``), ``HistorySearch``
+  and ``StatusPage`` (in ``portalbot.portal.searches``)
   and the base class ``LabelledFormAdapter`` that runs them; ``TableFormAdapter`` for
   legacy table layouts without labels (``cell_field``, ``Grid``, in
-  ``portalbot.portal.tables``).
+  ``portalbot.portal.tables``); ``WizardAdapter`` for a claim wizard in a single-page
+  app (``Step``, ``Review``, ``OneTimeCode``, in ``portalbot.portal.wizard``);
+- ``ClaimRefs``: what a status check is given to find the claim by.
 """
 
-from portalbot.adapters import Case, Credentials, Filing, PortalAdapter, PortalForm
+from portalbot.adapters import Case, ClaimRefs, Credentials, Filing, PortalAdapter, PortalForm
 from portalbot.claims import Claim
 from portalbot.errors import (
     AdapterError,
@@ -26,6 +29,7 @@ from portalbot.errors import (
     ClaimError,
     FormRefused,
     NeedsHumanError,
+    PortalError,
     PortalUnavailable,
     SessionExpired,
     SubmissionUncertain,
@@ -37,6 +41,7 @@ from portalbot.portal.fields import (
     Each,
     FieldMap,
     Row,
+    autocomplete,
     date_as,
     digits,
     first,
@@ -50,6 +55,7 @@ from portalbot.portal.fields import (
     money,
     no_dot,
     plain,
+    radio,
     tick,
     unless_self,
     upper,
@@ -82,11 +88,10 @@ from portalbot.portal.kit import (
 )
 from portalbot.portal.labelled import (
     ClaimForm,
-    HistorySearch,
     LabelledForm,
     LabelledFormAdapter,
+    OneTimeCode,
     SignIn,
-    StatusPage,
 )
 from portalbot.portal.recognise import (
     OnAccepted,
@@ -99,7 +104,9 @@ from portalbot.portal.recognise import (
     Recogniser,
     When,
 )
+from portalbot.portal.searches import HistorySearch, StatusPage
 from portalbot.portal.tables import Grid, TableFormAdapter, caption, cell_field
+from portalbot.portal.wizard import Review, Step, WizardAdapter
 
 __all__ = [
     "FREQUENCY_CODES",
@@ -113,6 +120,7 @@ __all__ = [
     "Claim",
     "ClaimError",
     "ClaimForm",
+    "ClaimRefs",
     "Container",
     "Credentials",
     "Denied",
@@ -132,26 +140,32 @@ __all__ = [
     "OnPending",
     "OnRefused",
     "OnRejected",
+    "OneTimeCode",
     "Outcome",
     "Paid",
     "Pending",
     "Place",
     "PortalAdapter",
+    "PortalError",
     "PortalForm",
     "PortalUnavailable",
     "Read",
     "Recogniser",
     "Refusal",
     "Rejected",
+    "Review",
     "Row",
     "Scope",
     "SessionExpired",
     "SignIn",
     "StatusPage",
+    "Step",
     "SubmissionUncertain",
     "TableFormAdapter",
     "When",
+    "WizardAdapter",
     "alert",
+    "autocomplete",
     "caption",
     "cell_field",
     "check_limits",
@@ -178,6 +192,7 @@ __all__ = [
     "page_text",
     "pick",
     "plain",
+    "radio",
     "raise_if_down",
     "required",
     "sign_in_refused",

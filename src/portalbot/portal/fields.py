@@ -136,6 +136,11 @@ class Box:
     fmt: Format = plain
     pattern: str | None = None
     portal_key: bool = False
+    kind: str = "text"
+    """``"text"`` (a box, a list, a checkbox), ``"radio"`` (``label`` names the radio group,
+    ``options`` the button each value picks) or ``"autocomplete"`` (typed, then the
+    suggestion starting with the value is picked, as a person must)."""
+    options: tuple[tuple[str, str], ...] = ()
 
 
 def key(name: str, label: str, pattern: str = r"^[A-Z0-9]{1,14}$") -> Box:
@@ -148,13 +153,25 @@ def tick(label: str) -> Box:
     return Box("", label, lambda _row: True)
 
 
+def radio(name: str, label: str, value: Expr, options: dict[str, str]) -> Box:
+    """A radio group: the claim's value picks the button labelled ``options[value]``."""
+    return Box(name, label, value, kind="radio", options=tuple(options.items()))
+
+
+def autocomplete(name: str, label: str, value: Expr, pattern: str | None = None) -> Box:
+    """A combobox that takes only a choice from its suggestions (a procedure code)."""
+    return Box(name, label, value, pattern=pattern, kind="autocomplete")
+
+
 @dataclass(frozen=True)
 class Each:
     """A repeating group: one set of boxes per item of ``source`` (``"diagnoses"``,
     ``"service_lines"``), at most ``most`` of them. One unnamed box makes the group a
     tuple of strings (the diagnoses); named boxes a tuple of small models (the lines).
     ``within``: the accessible name of each item's container (a fieldset's legend,
-    ``"Line {n}"``) when the labels repeat per item and are unique only inside it."""
+    ``"Line {n}"``) when the labels repeat per item and are unique only inside it.
+    ``add``: the button that adds another item ("Add service line"), pressed before
+    each item after the first — the "add another line" kind of a wizard step."""
 
     name: str
     source: str
@@ -162,6 +179,7 @@ class Each:
     most: int
     least: int = 0
     within: str | None = None
+    add: str | None = None
 
     @property
     def flat(self) -> bool:
@@ -217,10 +235,26 @@ def values(fields: FieldMap, claim: Claim, filing: Filing) -> dict[str, Any]:
 
 @dataclass
 class Fill:
-    """Labels to fill in one container (None: the whole form)."""
+    """Labels to fill in one container (None: the whole form): the container's accessible
+    ``role`` and name, the button to ``add`` it first, its autocomplete ``picks``."""
 
     within: str | None
     labels: dict[str, str | bool] = field(default_factory=dict)
+    role: str = "group"
+    add: str | None = None
+    picks: dict[str, str] = field(default_factory=dict)
+
+    def put(self, box: Box, label: str, shown: str | bool) -> Fill | None:
+        """Take one box's value; a radio group is a container of its own, returned."""
+        if shown == "":
+            return None
+        if box.kind == "radio":
+            return Fill(label, {dict(box.options)[str(shown)]: True}, role="radiogroup")
+        if box.kind == "autocomplete":
+            self.picks[label] = str(shown)
+        else:
+            self.labels[label] = shown
+        return None
 
 
 def labels(fields: FieldMap, form: PortalForm) -> Iterator[Fill]:
@@ -231,16 +265,16 @@ def labels(fields: FieldMap, form: PortalForm) -> Iterator[Fill]:
     for spec in fields:
         if isinstance(spec, Box):
             shown = getattr(form, spec.name) if spec.name else resolve(spec.value, None)
-            if shown != "":
-                whole.labels[spec.label] = shown
+            groups.extend(g for g in [whole.put(spec, spec.label, shown)] if g)
             continue
         for number, item in enumerate(getattr(form, spec.name), start=1):
             names = {"n": number, "letter": LETTERS[number - 1] if number <= len(LETTERS) else ""}
-            target = whole if spec.within is None else Fill(spec.within.format(**names))
+            own = spec.within is not None or spec.add is not None
+            target = Fill(spec.within.format(**names) if spec.within else None,
+                          add=spec.add if number > 1 else None) if own else whole
             for box in spec.boxes:
                 shown = item if spec.flat else getattr(item, box.name)
-                if shown != "":
-                    target.labels[box.label.format(**names)] = shown
+                groups.extend(g for g in [target.put(box, box.label.format(**names), shown)] if g)
             if target is not whole:
                 groups.append(target)
     yield whole

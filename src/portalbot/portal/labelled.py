@@ -21,20 +21,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import quote
 
 from pydantic import ValidationError
 
-from portalbot.adapters import Credentials, Filing, PortalAdapter, PortalForm
+from portalbot.adapters import ClaimRefs, Credentials, Filing, PortalAdapter, PortalForm, runs
 from portalbot.claims import Claim
 from portalbot.errors import AdapterError, ClaimError
-from portalbot.outcomes import Accepted, Denied, Outcome, Paid, Pending, Rejected
-from portalbot.pagekit import definition_list, fill_by_label, table_rows
+from portalbot.outcomes import Outcome
+from portalbot.pagekit import definition_list, fill_by_label
 from portalbot.portal import fields as fieldmap
 from portalbot.portal.kit import (
     OUTAGE_TITLES,
+    Container,
     Place,
     Refusal,
     Scope,
@@ -47,6 +46,7 @@ from portalbot.portal.kit import (
     sign_in_refused,
 )
 from portalbot.portal.recognise import Recogniser, recognise
+from portalbot.portal.searches import HistorySearch, StatusPage
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
@@ -57,6 +57,16 @@ class LabelledForm(PortalForm):
 
     if TYPE_CHECKING:
         def __getattr__(self, name: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class OneTimeCode:
+    """A sign-in's second step: the code box, its button, and the words of a refusal that
+    means another session used this code (a person would wait for the next; so do we)."""
+
+    label: str = "Verification code"
+    button: str = "Verify"
+    reused: str = "already used"
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,9 @@ class SignIn:
     fields: dict[str, str] = field(
         default_factory=lambda: {"Username": "username", "Password": "password"})
     refusal_at: Place = field(default_factory=alert)
+    code: OneTimeCode | None = None
+    expired: Place | None = None
+    """A forced password change in place of the portal (a person's task: the payer pauses)."""
 
 
 @dataclass(frozen=True)
@@ -79,65 +92,6 @@ class ClaimForm:
     path: str
     ready: Place
     submit: str
-
-
-@dataclass(frozen=True)
-class HistorySearch:
-    """A claim-history search answered at one address: ``path`` with ``{key}``, a results
-    table (by accessible name), the column holding the portal key and the claim's number,
-    and which statuses mean what (others: not this claim's final word, keep looking)."""
-
-    path: str
-    table: str
-    key_column: str
-    number_column: str
-    status_column: str = "Status"
-    accepted: tuple[str, ...] = ("Accepted",)
-    rejected: tuple[str, ...] = ("Rejected",)
-    pending: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class StatusPage:
-    """A claim's own page (``path`` with ``{reference}``), read as a summary of terms:
-    which term holds the status and what each status means (``accepted``, ``paid``,
-    ``denied``, ``rejected``, ``pending``), which term must repeat the reference asked
-    about, and where the reason (``"CODE: text"`` unless ``code`` names its own term), the
-    paid amount and the payer's claim number are shown."""
-
-    path: str
-    status: str = "Status"
-    meanings: dict[str, str] = field(default_factory=lambda: {
-        "Accepted": "accepted", "Paid": "paid", "Denied": "denied", "Rejected": "rejected",
-        "Received": "pending"})
-    reference: str | None = None
-    reason: str | None = None
-    code: str | None = None
-    amount: str | None = None
-    payer_claim_number: str | None = None
-
-    def read(self, summary: dict[str, str], asked: str) -> Outcome:
-        if self.reference and summary.get(self.reference) != asked:
-            raise AdapterError("the claim page shows another claim", step="check_status")
-        shown = summary.get(self.status, "")
-        meaning = self.meanings.get(shown)
-        present = {k: v for k, v in summary.items() if v not in ("", "—")}
-        reason = present.get(self.reason or "", "")
-        code = present.get(self.code) if self.code else None
-        if self.code is None and ":" in reason:
-            code, _, reason = (part.strip() for part in reason.partition(":"))
-        number = present.get(self.payer_claim_number or "")
-        if meaning == "accepted":
-            return Accepted(confirmation=asked, payer_claim_number=number)
-        if meaning == "paid":
-            return Paid(amount=Decimal(present.get(self.amount or "", "0")))
-        if meaning == "denied":
-            return Denied(reason or shown, reason_code=code or None)
-        if meaning == "rejected":
-            return Rejected(reason or shown, reason_code=code or None, reference=None)
-        if meaning == "pending":
-            return Pending(reference=asked)
-        raise AdapterError(f"unknown claim status {shown!r}", step="check_status")
 
 
 class LabelledFormAdapter(PortalAdapter[LabelledForm]):
@@ -162,14 +116,7 @@ class LabelledFormAdapter(PortalAdapter[LabelledForm]):
             name = cls.__name__.removesuffix("Adapter") + "Form"
             cls.form_type = fieldmap.form_model(name, cls.fields, base=LabelledForm)
             cls.portal_key_field = fieldmap.portal_key_name(cls.fields)
-        if "history" in vars(cls) and "history_searchable" not in vars(cls):
-            cls.history_searchable = cls.history is not None
 
-    @classmethod
-    def has_status_page(cls) -> bool:
-        own = cls.check_status is not LabelledFormAdapter.check_status
-        return cls.check_status is not PortalAdapter.check_status and (
-            own or cls.status_page is not None)
 
     def scope(self, page: Page) -> Scope:
         """Where the portal's pages live: the named frame when there is one, else the page."""
@@ -226,14 +173,30 @@ class LabelledFormAdapter(PortalAdapter[LabelledForm]):
     async def fill(self, page: Page, form: LabelledForm) -> None:
         scope = self.scope(page)
         for part in fieldmap.labels(self.fields, form):
-            if part.labels:
+            if part.labels or part.picks or part.add:
                 await self.fill_part(scope, part)
         await self.after_fill(page, form)
 
-    async def fill_part(self, scope: Scope, part: fieldmap.Fill) -> None:
-        """Fill one container's labels: the whole form, or one group's fieldset."""
-        root = scope if part.within is None else scope.get_by_role("group", name=part.within)
-        await fill_by_label(root, part.labels)
+    async def fill_part(self, scope: Container, part: fieldmap.Fill) -> None:
+        """Fill one container's labels: the whole form, one group's fieldset, a radio group
+        (its ``add`` button pressed first; its autocompletes typed and picked)."""
+        if part.add:
+            await scope.get_by_role("button", name=part.add, exact=True).click()
+        root = scope
+        if part.within is not None:
+            role: Any = part.role
+            root = scope.get_by_role(role, name=part.within, exact=True)
+            if not await root.count():
+                raise AdapterError(f"the form has no {part.role} named {part.within!r}",
+                                   step="fill")
+        if part.labels:
+            await fill_by_label(root, part.labels)
+        for label, value in part.picks.items():
+            combo = root.get_by_role("combobox", name=label, exact=True)
+            if not await combo.count():
+                raise AdapterError(f"the form has no field labelled {label!r}", step="fill")
+            await combo.fill(value)
+            await root.get_by_role("option", name=re.compile(rf"^{re.escape(value)}\b")).click()
 
     async def after_fill(self, page: Page, form: LabelledForm) -> None:
         """What the field map cannot say (an autocomplete, a confirmation box)."""
@@ -247,32 +210,19 @@ class LabelledFormAdapter(PortalAdapter[LabelledForm]):
         return await recognise(scope, self.outcomes, unknown=self.title)
 
     # --- after the fact -----------------------------------------------------------------
-    async def check_status(self, page: Page, reference: str) -> Outcome:
+    @runs("status_page")
+    async def check_status(self, page: Page, refs: ClaimRefs) -> Outcome:
         spec = self.status_page
         if spec is None:
-            return await super().check_status(page, reference)
-        await navigate(page, self.url(spec.path.format(reference=quote(reference))),
-                       sign_in=self.sign_in.path)
-        return spec.read(await definition_list(page), reference)
+            return await super().check_status(page, refs)
+        await navigate(page, self.url(spec.url(refs)), sign_in=self.sign_in.path)
+        return spec.read(await definition_list(page), refs)
 
+    @runs("history")
     async def find_submission(self, page: Page, portal_key: str) -> Outcome | None:
         spec = self.history
         if spec is None:
             return await super().find_submission(page, portal_key)
-        await navigate(page, self.url(spec.path.format(key=quote(portal_key))),
-                       sign_in=self.sign_in.path)
+        await navigate(page, self.url(spec.url(portal_key)), sign_in=self.sign_in.path)
         table = page.get_by_role("table", name=spec.table)
-        if not await table.count():
-            return None
-        for cells in await table_rows(table):
-            if cells.get(spec.key_column) != portal_key:
-                continue
-            status, number = cells.get(spec.status_column, ""), cells.get(spec.number_column, "")
-            if status in spec.accepted:
-                return Accepted(confirmation=number)
-            if status in spec.rejected:
-                return Rejected(message="rejected (found in the portal's claim history)",
-                                reference=number)
-            if status in spec.pending:
-                return Pending(reference=number)
-        return None
+        return await spec.find(table, portal_key) if await table.count() else None

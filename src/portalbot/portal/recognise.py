@@ -24,6 +24,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from playwright.async_api import Locator
+
 from portalbot.errors import FormRefused, SubmissionUncertain
 from portalbot.outcomes import Accepted, Duplicate, Outcome, Pending, Rejected
 from portalbot.portal.kit import Container, Pattern, Place, optional, required
@@ -37,6 +39,16 @@ class When:
     is_: str | None = None
     has: str | None = None
     matches: Pattern = None
+
+    def holding(self, scope: Container) -> Locator:
+        """The place, only while it holds: what a single-page app is waited on for."""
+        shown = self.is_ or self.has
+        found = self.place.locate(scope)
+        if self.is_ is not None:
+            return found.filter(has_text=re.compile(rf"^\s*{re.escape(self.is_)}\s*$"))
+        if shown is not None:
+            return found.filter(has_text=re.compile(re.escape(shown), re.I))
+        return found.filter(has_text=re.compile(self.matches)) if self.matches else found
 
     async def test(self, scope: Container) -> dict[str, str] | None:
         """The match's named groups ({} without any) when it holds; None when not."""

@@ -17,7 +17,7 @@ from playwright.async_api import Locator
 
 from portalbot.errors import AdapterError
 from portalbot.portal.fields import Fill
-from portalbot.portal.kit import Scope
+from portalbot.portal.kit import Container
 from portalbot.portal.labelled import LabelledFormAdapter
 
 
@@ -33,7 +33,7 @@ def _is_text(text: str) -> str:
     return f"(normalize-space(.)='{text}' or normalize-space(.)='{text}:')"
 
 
-async def cell_field(scope: Scope, text: str) -> Locator:
+async def cell_field(scope: Container, text: str) -> Locator:
     """The input or select in the cell right of the cell that reads ``text``."""
     field = scope.locator(
         f"xpath=//td[{_is_text(text)}]/following-sibling::td[1]"
@@ -49,7 +49,7 @@ async def cell_field(scope: Scope, text: str) -> Locator:
 class Grid:
     """A table of input rows under a header row: cells found by row number and column name."""
 
-    def __init__(self, scope: Scope, first_column: str):
+    def __init__(self, scope: Container, first_column: str):
         self.scope = scope
         self.first_column = first_column
         self.columns: dict[str, int] = {}
@@ -85,7 +85,7 @@ class TableFormAdapter(LabelledFormAdapter):
 
     grid_first_column: ClassVar[str] = "Ln"
 
-    async def fill_part(self, scope: Scope, part: Fill) -> None:
+    async def fill_part(self, scope: Container, part: Fill) -> None:
         if part.within is None:
             for text, value in part.labels.items():
                 await _put(await cell_field(scope, text), value)
