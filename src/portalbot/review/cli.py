@@ -219,8 +219,11 @@ def report_command(ctx: click.Context, batch_id: str, out_path: Path, fmt: str,
         write_report,
     )
 
+    from portalbot.cli.choices import resolve_batch
+
     settings = _settings(ctx)
     ledger = _ledger(settings)
+    batch_id = resolve_batch(ledger, batch_id)  # a unique prefix will do; a typo exits 2
     try:
         if fmt == "csv":
             text = render_csv(ledger, batch_id)
