@@ -211,6 +211,7 @@ def user_list(ctx: click.Context) -> None:
 def report_command(ctx: click.Context, batch_id: str, out_path: Path, fmt: str,
                    screenshots: str) -> None:
     """Write a report of batch BATCH_ID for people without the review app."""
+    from portalbot.cli.choices import resolve_batch
     from portalbot.report import (
         UnknownBatch,
         audit_report,
@@ -218,8 +219,6 @@ def report_command(ctx: click.Context, batch_id: str, out_path: Path, fmt: str,
         render_html,
         write_report,
     )
-
-    from portalbot.cli.choices import resolve_batch
 
     settings = _settings(ctx)
     ledger = _ledger(settings)
