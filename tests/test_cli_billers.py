@@ -292,3 +292,21 @@ def test_payers_json_is_a_stable_list(world: World) -> None:
     acme = next(p for p in payers if p["payer_id"] == "acme")
     assert set(acme) == {"payer_id", "name", "portal", "history_search", "working",
                          "broken_reason"}
+
+
+def test_the_html_and_csv_reports_show_why_a_claim_was_held(world: World, tmp_path: Path) -> None:
+    from portalbot.csvfile import read_csv
+
+    held = {c: why for c, (state, why) in world.expected.items() if state == "held"}
+    csv_out, html_out = tmp_path / "r.csv", tmp_path / "r.html"
+    assert _portalbot(world, "report", world.batch_id, "--out", str(csv_out),
+                      "--format", "csv").exit_code == 0
+    assert _portalbot(world, "report", world.batch_id, "--out", str(html_out),
+                      "--screenshots", "none").exit_code == 0
+
+    rows = {r["claim_id"]: r for r in read_csv(csv_out.read_text(encoding="utf-8"))}
+    html = html_out.read_text(encoding="utf-8")
+    assert held
+    for claim_id, why in held.items():
+        assert rows[claim_id]["reason"] == why
+        assert why.split(":")[0] in html and "(no rounding)" in html
