@@ -310,3 +310,18 @@ def test_the_html_and_csv_reports_show_why_a_claim_was_held(world: World, tmp_pa
     for claim_id, why in held.items():
         assert rows[claim_id]["reason"] == why
         assert why.split(":")[0] in html and "(no rounding)" in html
+
+
+def test_submit_json_is_the_batchs_claims_and_the_unreadable_ones(world: World) -> None:
+    result = _portalbot(world, "submit", str(world.claims_file), "--format", "json")
+
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert set(shown) == {"batch_id", "claims", "unreadable", "submitted_in_this_run"}
+    assert shown["submitted_in_this_run"] == 0 and shown["unreadable"] == []
+    claims = {c["claim_id"]: c for c in shown["claims"]}
+    assert set(claims) == set(world.expected)
+    for claim_id, (state, detail) in world.expected.items():
+        claim = claims[claim_id]
+        assert claim["state"] == state
+        assert detail == claim["confirmation"] or claim["reason"].endswith(detail)
