@@ -241,7 +241,7 @@ class InitiatingVisit(_Strict):
 
 
 class Complexity(_Strict):
-    medical_decision_making: Literal["moderate", "high"]
+    medical_decision_making: Literal["straightforward", "low", "moderate", "high"]
     care_plan_revised_on: IsoDate
 
 

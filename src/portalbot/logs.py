@@ -166,9 +166,24 @@ def visible_processor(
     return event_dict
 
 
+class _StandardError:
+    """Whatever ``sys.stderr`` is at the moment of writing: while a progress bar is live,
+    rich routes it through the bar's console, so a log line prints above the bar instead
+    of breaking it."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def configure(*, json_output: bool = False, level: str = "INFO", stream: Any = None) -> None:
     """Log to standard error: readable on a terminal, one JSON object a line with --log-json."""
-    stream = stream or sys.stderr
+    stream = stream or _StandardError()
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if json_output

@@ -62,11 +62,23 @@ class ReportRow:
     screenshot: str
 
 
+def _held_findings(record: ClaimRecord) -> str:
+    """Why the rules held a claim: its error findings, rule id first (the fix is in each)."""
+    errors = [f for f in record.findings if f.get("severity") == "error"]
+    return "; ".join(f"{f['rule']}: {f['message']}" for f in errors)
+
+
+def _reason(record: ClaimRecord) -> str:
+    if record.state == "held" and not record.reason:
+        return _held_findings(record)
+    return record.reason or ""
+
+
 def _outcome_text(record: ClaimRecord) -> str:
     # The ledger's reason is the outcome's own summary, reason code included.
     if record.state in {"accepted", "pending"}:
         return f"confirmation {record.confirmation}" if record.confirmation else record.state
-    return record.reason or ""
+    return _reason(record)
 
 
 def report_rows(ledger: Ledger, batch_id: str) -> list[ReportRow]:
@@ -90,7 +102,7 @@ def report_rows(ledger: Ledger, batch_id: str) -> list[ReportRow]:
             total_charge=summary.total_charge, state=record.state,
             confirmation=record.confirmation or "",
             payer_claim_number=record.payer_claim_number or "",
-            reason_code=record.reason_code or "", reason=record.reason or "",
+            reason_code=record.reason_code or "", reason=_reason(record),
             outcome_text=_outcome_text(record), attempts=record.attempt_count,
             attempt_id=item.attempt_id if item else "",
             attempt_number=item.attempt_number if item else None,

@@ -1,9 +1,11 @@
 """The payer-call worklist: every claim that needs a person, grouped so one call settles many.
 
 A claim is on the list when its newest version is denied, rejected, needs_human, in_doubt,
-pending for longer than the configured number of days, or flagged by a reviewer. Groups are
-(payer, reason); the most urgent group — the one whose claim is closest to the payer's
-timely-filing limit — comes first, and so does the most urgent claim inside each group.
+pending for longer than the configured number of days, flagged by a reviewer, or held by
+the CCM rules. Groups are (payer, reason); the most urgent group — the one whose claim is
+closest to the payer's timely-filing limit — comes first, and so does the most urgent
+claim inside each group. Held claims come after the payer calls, grouped by the rule that
+held them: they are fixed at the practice (the chart, the claim file), not on the phone.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from portalbot.config import Settings
 from portalbot.csvfile import write_csv
 from portalbot.ledger import ClaimRecord, Ledger
 
-ATTENTION_STATES = ("denied", "rejected", "needs_human", "in_doubt")
+ATTENTION_STATES = ("denied", "rejected", "needs_human", "in_doubt", "held")
+HELD_REASON = "held: fix at the practice"
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,23 @@ def _reason(record: ClaimRecord, flagged_note: str | None) -> str:
         return f"{record.state} {record.reason_code}" if record.reason_code else record.state
     if record.state == "pending":
         return "pending too long"
+    if record.state == "held":
+        first = _first_error(record)
+        return f"{HELD_REASON} ({first['rule']})" if first else HELD_REASON
     return record.state
+
+
+def _first_error(record: ClaimRecord) -> dict[str, str] | None:
+    return next((f for f in record.findings if f.get("severity") == "error"), None)
+
+
+def _detail(record: ClaimRecord, flagged_note: str | None) -> str:
+    if flagged_note is not None:
+        return flagged_note
+    if record.state == "held":
+        first = _first_error(record)
+        return f"{first['rule']}: {first['message']}" if first else ""
+    return record.reason or ""
 
 
 def _item(
@@ -74,7 +93,7 @@ def _item(
         date_of_service=served,
         filing_deadline=deadline,
         days_left=(deadline - today).days if deadline else None,
-        detail=flagged_note if flagged_note is not None else (record.reason or ""),
+        detail=_detail(record, flagged_note),
     )
 
 
@@ -112,7 +131,8 @@ def build_worklist(
     groups: dict[tuple[str, str], list[WorkItem]] = {}
     for item in sorted(items, key=_urgency):
         groups.setdefault((item.payer_id, item.reason), []).append(item)
-    ordered = sorted(groups.values(), key=lambda group: (_urgency(group[0]), group[0].payer_id))
+    ordered = sorted(groups.values(), key=lambda group: (
+        group[0].reason.startswith(HELD_REASON), _urgency(group[0]), group[0].payer_id))
     return [item for group in ordered for item in group]
 
 

@@ -136,3 +136,15 @@ def test_complex_claim_with_revision_outside_month_is_refused(ctx: RuleContext) 
                                          "care_plan_revised_on": "2026-09-30"}), ctx)
     assert [f.rule for f in verdict.errors] == ["CCM-CODE-03"]
     assert "99490 + 99439×2" in verdict.errors[0].message
+
+
+@pytest.mark.parametrize("level", ["low", "straightforward"])
+def test_complex_claim_with_low_decision_making_is_read_and_held_with_the_non_complex_set(
+    ctx: RuleContext, level: str,
+) -> None:
+    verdict = evaluate(build(service_lines=[line("99487")], time_entries=[entry(10, 70)],
+                             complexity={"medical_decision_making": level,
+                                         "care_plan_revised_on": "2026-10-02"}), ctx)
+    assert [f.rule for f in verdict.errors] == ["CCM-CODE-03"]
+    assert f"records {level} medical decision making" in verdict.errors[0].message
+    assert "99490 + 99439×2" in verdict.errors[0].message

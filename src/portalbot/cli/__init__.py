@@ -31,7 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "Check and submit every claim in FILE (JSON, JSON Lines, CSV or X12 837P)."),
     "ledger": ("portalbot.cli.ledger:ledger",
                "What happened to each claim (default), and ledger maintenance."),
-    "worklist": ("portalbot.cli.ledger:worklist",
+    "worklist": ("portalbot.cli.worklist:worklist",
                  "Claims that need a person, grouped by payer and reason, most urgent first."),
     "report": ("portalbot.review.cli:report_command",
                "Write a report of batch BATCH_ID for people without the review app."),

@@ -1,11 +1,18 @@
 """``portalbot ledger`` (what happened to each claim, and the ledger's upkeep: backup,
-migrate, requeue) and ``portalbot worklist`` (the claims that need a person)."""
+migrate, requeue; ``ledger show`` is in ``cli.show``).
+
+The default view holds at any ledger size: counts by payer and state, then the newest
+claims a page at a time; every claim only with ``--all``, streamed.
+"""
 
 from __future__ import annotations
 
 import getpass
 import json
+import sys
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
@@ -20,44 +27,115 @@ from portalbot.cli.common import (
     settings_for,
     usage_error,
 )
-from portalbot.cli.views import detail, latest_screenshot
+from portalbot.cli.tables import Column, print_table, short_batch, state_text
+from portalbot.cli.views import claim_json, detail
 from portalbot.text import cell, for_terminal, visible
+
+if TYPE_CHECKING:
+    from portalbot.ledger import ClaimRecord, Ledger
+
+LEDGER_COLUMNS = (
+    Column("claim", keep=True), Column("v", drop=1), Column("payer", drop=2),
+    Column("state", keep=True), Column("confirmation or reason", keep=True, wrap=True),
+    Column("batch", drop=3), Column("attempts", drop=4), Column("portal key", drop=5),
+)
+_STREAM_PAGE = 500
 
 
 @click.group(invoke_without_command=True)
-@click.option("--batch", "batch_id", help="Only this batch.")
+@click.option("--batch", "batch_id", help="Only this batch (its id or a unique prefix).")
 @click.option("--state", help="Only claims in this state.")
+@click.option("--payer", "payers", multiple=True, help="Only these payers (repeatable).")
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True,
+              help="How many of the newest claims to list.")
+@click.option("--before", type=click.IntRange(1), help="The next page: claims older than this ledger id.")
+@click.option("--all", "everything", is_flag=True, help="Every matching claim, oldest first (streamed).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.pass_context
-def ledger(ctx: click.Context, batch_id: str | None, state: str | None, fmt: str) -> None:
+def ledger(ctx: click.Context, batch_id: str | None, state: str | None, payers: tuple[str, ...],
+           limit: int, before: int | None, everything: bool, fmt: str) -> None:
     """What happened to each claim (default), and ledger maintenance."""
     if ctx.invoked_subcommand is not None:
         return
-    from portalbot.ledger.urls import display_url
+    from portalbot.cli.choices import check_names, check_state, ledger_payers, resolve_batch
 
     settings = settings_for(ctx)
     store = open_ledger(settings)
-    records = store.claims_in_batch(batch_id) if batch_id else store.all_claims(state)
     if state:
-        records = [r for r in records if r.state == state]
+        check_state(state)
+    check_names("payer", payers, ledger_payers(store))
+    if batch_id:
+        batch_id = resolve_batch(store, batch_id)
+    payer_ids = list(payers) or None
+    records: Iterable[ClaimRecord]
+    if everything:
+        records = store.iter_claims(state=state, batch_id=batch_id, payer_ids=payer_ids)
+    else:
+        records = store.recent_claims(limit, before=before, state=state, batch_id=batch_id,
+                                      payer_ids=payer_ids)
     if fmt == "json":
-        out.print_json(json.dumps([
-            {"claim_id": r.claim_id, "version": r.version, "payer_id": r.payer_id,
-             "state": r.state, "confirmation": r.confirmation, "reason_code": r.reason_code,
-             "reason": r.reason, "portal_key": r.portal_key, "attempts": r.attempt_count,
-             "screenshot": latest_screenshot(store, r) or None,
-             "events": [{"at": e["at"].isoformat(), "from": e["from_state"], "to": e["to_state"],
-                         "reason": e["reason"], "worker": e["worker"]} for e in store.events(r.pk)]}
-            for r in records
-        ]), ensure_ascii=True)  # JSON's own escapes: no control or BIDI character goes out raw
+        _write_json(store, records, settings.data_dir)
         return
-    table = Table(title=Text(f"Ledger {visible(display_url(settings.resolved_ledger_url))}"))
-    for column in ("claim", "v", "payer", "state", "confirmation or reason", "attempts", "portal key"):
-        table.add_column(column, overflow="fold")
-    for r in records:
-        table.add_row(*map(cell, (r.claim_id, r.version, r.payer_id, r.state, detail(r),
-                                  r.attempt_count, r.portal_key)))
+    from portalbot.ledger.urls import display_url
+
+    out.print(Text(f"Ledger {visible(display_url(settings.resolved_ledger_url))}"))
+    counts = store.state_counts(payer_ids=payer_ids, batch_id=batch_id)
+    _print_counts(counts, state)
+    if everything:
+        _print_pages(records)
+        return
+    page = list(records)
+    _print_claims(f"Newest {len(page)} claims", page)
+    if len(page) == limit:
+        err.print(f"portalbot: older claims: `portalbot ledger --before {page[-1].pk}`; "
+                  "every claim: `--all`", highlight=False)
+
+
+def _write_json(store: Ledger, records: Iterable[ClaimRecord], data_dir: Path) -> None:
+    """A JSON array written a claim at a time, so ``--all`` never holds the ledger."""
+    sys.stdout.write("[")
+    for n, record in enumerate(records):
+        shown = claim_json(store, record, data_dir)
+        shown["events"] = [
+            {"at": e["at"].isoformat(), "from": e["from_state"], "to": e["to_state"],
+             "reason": e["reason"], "worker": e["worker"]}
+            for e in store.events(record.pk)
+        ]
+        sys.stdout.write(("," if n else "") + json.dumps(shown, ensure_ascii=True))
+    sys.stdout.write("]\n")
+
+
+def _print_counts(counts: dict[tuple[str, str], int], state: str | None) -> None:
+    states = sorted({s for _p, s in counts})
+    table = Table(title="Claims by payer and state")
+    table.add_column("payer")
+    for name in states:
+        table.add_column(state_text(name), justify="right")
+    table.add_column("total", justify="right")
+    for payer in sorted({p for p, _s in counts}):
+        row = [counts.get((payer, name), 0) for name in states]
+        table.add_row(cell(payer), *(str(n) for n in row), str(sum(row)))
     out.print(table)
+
+
+def _rows(records: Iterable[ClaimRecord]) -> list[tuple[object, ...]]:
+    return [(r.claim_id, r.version, r.payer_id, state_text(r.state), detail(r),
+             short_batch(r.batch_id), r.attempt_count, r.portal_key) for r in records]
+
+
+def _print_claims(title: str, records: list[ClaimRecord]) -> None:
+    print_table(title, LEDGER_COLUMNS, _rows(records))
+
+
+def _print_pages(records: Iterable[ClaimRecord]) -> None:
+    page: list[ClaimRecord] = []
+    for record in records:
+        page.append(record)
+        if len(page) == _STREAM_PAGE:
+            _print_claims("Claims", page)
+            page = []
+    if page:
+        _print_claims("Claims", page)
 
 
 @ledger.command("backup")
@@ -112,32 +190,10 @@ def ledger_requeue(ctx: click.Context, claim_id: str, version: int | None, reaso
               f"(by {person}); `portalbot resubmit` or a worker will send it", highlight=False)
 
 
-@click.command()
-@click.option("--payer", "payers", multiple=True, help="Only these payers (repeatable).")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True)
-@click.option("--pending-days", type=click.FloatRange(0), default=14.0, show_default=True,
-              help="List pending claims older than this.")
-@click.pass_context
-def worklist(ctx: click.Context, payers: tuple[str, ...], fmt: str, pending_days: float) -> None:
-    """Claims that need a person, grouped by payer and reason, most urgent first."""
-    from portalbot.worklist import build_worklist, to_csv
+def _register_show() -> None:
+    from portalbot.cli.show import ledger_show
 
-    settings = settings_for(ctx)
-    ledger = open_ledger(settings)
-    items = build_worklist(ledger, settings, payer_ids=list(payers) or None,
-                           pending_days=pending_days)
-    if fmt == "csv":
-        click.echo(to_csv(items), nl=False)
-        return
-    table = Table(title=f"Worklist: {len(items)} claims")
-    for column in ("payer", "reason", "claim", "v", "confirmation", "amount", "days left", "detail"):
-        table.add_column(column, overflow="fold")
-    group = None
-    for item in items:
-        if (item.payer_id, item.reason) != group:
-            group = (item.payer_id, item.reason)
-            table.add_section()
-        days = "" if item.days_left is None else str(item.days_left)
-        table.add_row(*map(cell, (item.payer_id, item.reason, item.claim_id, item.version,
-                                  item.confirmation, f"{item.amount:.2f}", days, item.detail)))
-    out.print(table)
+    ledger.add_command(ledger_show)
+
+
+_register_show()

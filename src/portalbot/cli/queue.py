@@ -8,22 +8,26 @@ import asyncio
 import sys
 
 import click
-from rich.table import Table
 
 from portalbot.cli.common import (
     EXIT_OK,
     environment_errors,
     err,
     open_ledger,
-    out,
     settings_for,
     stop_on_signal,
 )
 from portalbot.cli.exits import queue_note, run_exit_status
+from portalbot.cli.tables import Column, print_table, relative_path, state_text
 from portalbot.config import Settings
 from portalbot.engine import Engine, RunSummary
 from portalbot.ledger import Ledger
-from portalbot.text import cell
+
+STATUS_COLUMNS = (
+    Column("claim", keep=True), Column("v", drop=1), Column("payer", drop=2),
+    Column("state now", keep=True), Column("detail", keep=True, wrap=True),
+    Column("screenshot", drop=9),
+)
 
 
 @click.command()
@@ -116,11 +120,7 @@ def status(ctx: click.Context, payers: tuple[str, ...], accepted_within_days: fl
         summary = asyncio.run(Engine(settings, ledger).check_statuses(
             payer_ids=list(payers) or None, accepted_within_days=accepted_within_days,
         ))
-    table = Table(title="Status checks")
-    for column in ("claim", "v", "payer", "state now", "detail", "screenshot"):
-        table.add_column(column, overflow="fold")
-    for result in summary.results:
-        table.add_row(*map(cell, (result.claim_id, result.version, result.payer_id, result.state,
-                                  result.detail, result.screenshot)))
-    out.print(table)
+    rows = [(r.claim_id, r.version, r.payer_id, state_text(r.state), r.detail,
+             relative_path(r.screenshot, settings.data_dir)) for r in summary.results]
+    print_table("Status checks", STATUS_COLUMNS, rows)
     sys.exit(run_exit_status(summary))

@@ -4,6 +4,7 @@ what became of every claim (``--dry-run`` rehearses it in a throwaway ledger).""
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -11,9 +12,18 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from portalbot.claims import ClaimBatchFile
+from portalbot.cli.choices import adapter_payers, check_names
 from portalbot.cli.common import (
     EXIT_ENVIRONMENT,
     EXIT_NEEDS_PERSON,
@@ -26,10 +36,10 @@ from portalbot.cli.common import (
     settings_for,
 )
 from portalbot.cli.exits import exit_for
-from portalbot.cli.views import print_batch_table
+from portalbot.cli.views import claim_json, print_batch_table, unreadable_json
 from portalbot.config import Settings
 from portalbot.engine import ClaimResult, Engine, RunSummary
-from portalbot.intake import intake
+from portalbot.intake import IntakeResult, intake
 from portalbot.ledger import ClaimRecord, Ledger
 from portalbot.ledger.states import NEEDS_PERSON_STATES
 from portalbot.ledger.urls import display_url
@@ -43,15 +53,19 @@ from portalbot.text import for_terminal
 @click.option("--concurrency", type=click.IntRange(1, 32), help="Claims in flight at once.")
 @click.option("--max-claims", type=click.IntRange(0), help="Stop after this many claims.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="json: one object for the batch (README: JSON shapes).")
 @click.option("--evidence", type=click.Path(path_type=Path, dir_okay=False),
               help="CCM evidence for an X12 837P FILE, keyed by patient control number.")
 @click.pass_context
 def submit(ctx: click.Context, file: Path, payers: tuple[str, ...], dry_run: bool,
            concurrency: int | None, max_claims: int | None, no_progress: bool,
-           evidence: Path | None = None) -> None:
+           fmt: str = "table", evidence: Path | None = None) -> None:
     """Check and submit every claim in FILE (JSON, JSON Lines, CSV or X12 837P)."""
     settings = settings_for(ctx, concurrency=concurrency)
     batch = load_or_exit(file, settings, evidence)
+    in_file = {loaded.claim.payer_id for loaded in batch.claims}
+    check_names("payer", payers, adapter_payers() | in_file)
     ledger = open_ledger(settings)
     if dry_run:
         sys.exit(_rehearse(settings, ledger, batch, payers, max_claims, no_progress))
@@ -68,13 +82,24 @@ def submit(ctx: click.Context, file: Path, payers: tuple[str, ...], dry_run: boo
                 max_claims=max_claims, on_result=advance,
             ))
     records = ledger.claims_in_batch(batch_id)
-    print_batch_table(ledger, records, summary, dry_run=False)
+    if fmt == "json":
+        sys.stdout.write(json.dumps({
+            "batch_id": batch_id,
+            "claims": [claim_json(ledger, r, settings.data_dir) for r in records],
+            "unreadable": [unreadable_json(problem) for problem in batch.problems],
+            "submitted_in_this_run": sum(1 for r in summary.latest if r.submitted),
+        }, ensure_ascii=True) + "\n")
+        sys.exit(_report(batch, records, summary, already=_not_again(intake_result)))
+    print_batch_table(ledger, records, summary, dry_run=False, data_dir=settings.data_dir)
     out.print(f"\nLedger: {for_terminal(display_url(settings.resolved_ledger_url))}   batch {batch_id}",
               highlight=False)
     out.print(f"Evidence: {for_terminal(settings.resolved_evidence_dir)}", highlight=False)
+    sys.exit(_report(batch, records, summary, already=_not_again(intake_result)))
+
+
+def _not_again(intake_result: IntakeResult) -> int:
     known = [r for r in intake_result.records if r.pk not in intake_result.new]
-    not_again = sum(1 for r in known if r.state not in {"queued", "failed", "in_doubt"})
-    sys.exit(_report(batch, records, summary, already=not_again))
+    return sum(1 for r in known if r.state not in {"queued", "failed", "in_doubt"})
 
 
 def _rehearse(
@@ -100,7 +125,8 @@ def _rehearse(
                         dry_run=True, max_claims=max_claims, on_result=advance,
                     ))
             records = rehearsal.claims_in_batch(intake_result.batch_id)
-            print_batch_table(rehearsal, records, summary, dry_run=True)
+            print_batch_table(rehearsal, records, summary, dry_run=True,
+                              data_dir=settings.data_dir)
         finally:
             rehearsal.close()
     out.print(f"\nDry run: nothing was submitted and nothing was queued. "
@@ -147,13 +173,17 @@ def _report(
 
 
 @contextmanager
-def progress_bar(total: int, disabled: bool) -> Iterator[Callable[[ClaimResult], None]]:
-    if disabled or not err.is_terminal:
+def progress_bar(total: int, disabled: bool, console: Console | None = None,
+                 ) -> Iterator[Callable[[ClaimResult], None]]:
+    """A bar with the time left; log lines print above it (rich redirects standard error
+    through its console, and the log writes to whatever standard error is then)."""
+    if disabled or not (console or err).is_terminal:
         yield lambda _result: None
         return
     with Progress(
-        TextColumn("submitting"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-        console=err, transient=True,
+        TextColumn("submitting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.description}"),
+        console=console or err, transient=True, redirect_stderr=True,
     ) as progress:
         task = progress.add_task("", total=total)
         yield lambda result: progress.update(task, advance=1, description=result.state)

@@ -27,6 +27,7 @@ from portalbot.errors import LedgerError
 from portalbot.ledger import faults
 from portalbot.ledger.attempts import AttemptStore
 from portalbot.ledger.claims import ClaimStore
+from portalbot.ledger.listing import Listing
 from portalbot.ledger.queue import QueueStore
 from portalbot.ledger.records import (
     Clock,
@@ -99,7 +100,7 @@ def _alembic_config(connection: sa.Connection) -> Config:
     return config
 
 
-class Ledger(ClaimStore, AttemptStore, QueueStore, Valves):
+class Ledger(ClaimStore, AttemptStore, QueueStore, Valves, Listing):
     """SQLite by default; PostgreSQL when several workers share the work."""
 
     @classmethod

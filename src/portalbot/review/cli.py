@@ -211,6 +211,7 @@ def user_list(ctx: click.Context) -> None:
 def report_command(ctx: click.Context, batch_id: str, out_path: Path, fmt: str,
                    screenshots: str) -> None:
     """Write a report of batch BATCH_ID for people without the review app."""
+    from portalbot.cli.choices import resolve_batch
     from portalbot.report import (
         UnknownBatch,
         audit_report,
@@ -221,6 +222,7 @@ def report_command(ctx: click.Context, batch_id: str, out_path: Path, fmt: str,
 
     settings = _settings(ctx)
     ledger = _ledger(settings)
+    batch_id = resolve_batch(ledger, batch_id)  # a unique prefix will do; a typo exits 2
     try:
         if fmt == "csv":
             text = render_csv(ledger, batch_id)

@@ -395,9 +395,12 @@ def check_codes(claim: Claim, a: Analysis, ctx: RuleContext) -> Iterator[Finding
                     f"the {table.name} code table; the claim bills {units}. Reduce the units "
                     f"(the minutes support: {a.supported_text})")
         if base.requires_complexity and not a.complexity_ok:
+            mdm = claim.complexity.medical_decision_making if claim.complexity else None
+            recorded = (f"the claim records {mdm} medical decision making; "
+                        if mdm in {"straightforward", "low"} else "")
             yield _finding(
                 "CCM-CODE-03", "complexity",
-                f"{'/'.join(codes)} is complex CCM and needs moderate or high medical decision "
+                f"{recorded}{'/'.join(codes)} is complex CCM and needs moderate or high medical decision "
                 "making and a care plan established or substantially revised in the service "
                 "month (complexity.care_plan_revised_on); record them, or bill what the "
                 f"minutes support without complexity: {a.supported_text}")
