@@ -16,6 +16,10 @@ os.environ["PYTHON_KEYRING_BACKEND"] = "keyrings.alt.file.PlaintextKeyring"
 os.environ["XDG_DATA_HOME"] = _KEYRING_HOME
 for _variable in [v for v in os.environ if v.startswith("PORTALBOT_")]:
     del os.environ[_variable]
+# The terminal's size is the test's to choose (pytest-xdist's workers set COLUMNS=80):
+# a command's output is drawn for a pipe unless a test says COLUMNS=….
+for _variable in ("COLUMNS", "LINES"):
+    os.environ.pop(_variable, None)
 
 import pytest  # noqa: E402
 
