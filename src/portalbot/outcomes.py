@@ -2,11 +2,15 @@
 
 An outcome is an answer. When no answer could be obtained the adapter raises a
 ``PortalError`` instead (see ``portalbot.errors``).
+
+``region`` is where on the page the answer was read (a Playwright selector, set by the
+recognisers): the evidence store photographs that element beside the full page. It is not
+part of the answer, so it takes no part in equality.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import ClassVar
 
@@ -17,6 +21,7 @@ class Accepted:
 
     confirmation: str
     payer_claim_number: str | None = None
+    region: str | None = field(default=None, compare=False)
     state: ClassVar[str] = "accepted"
 
     @property
@@ -29,6 +34,7 @@ class Pending:
     """Received; the payer's acceptance or rejection comes later (like an X12 277CA A1)."""
 
     reference: str
+    region: str | None = field(default=None, compare=False)
     state: ClassVar[str] = "pending"
 
     @property
@@ -43,6 +49,7 @@ class Rejected:
     message: str
     reason_code: str | None = None
     reference: str | None = None
+    region: str | None = field(default=None, compare=False)
     state: ClassVar[str] = "rejected"
 
     @property
@@ -55,6 +62,7 @@ class Duplicate:
     """The portal says it already holds this claim."""
 
     reference: str | None = None
+    region: str | None = field(default=None, compare=False)
     state: ClassVar[str] = "duplicate"
 
     @property
@@ -67,6 +75,7 @@ class NeedsHuman:
     """A CAPTCHA, a forced password change, a page nobody planned for."""
 
     reason: str
+    region: str | None = field(default=None, compare=False)
     state: ClassVar[str] = "needs_human"
 
     @property
@@ -80,6 +89,7 @@ class Denied:
 
     reason: str
     reason_code: str | None = None
+    region: str | None = field(default=None, compare=False)
     state: ClassVar[str] = "denied"
 
     @property
@@ -93,6 +103,7 @@ class Paid:
     not show how much; the remittance says)."""
 
     amount: Decimal | None = None
+    region: str | None = field(default=None, compare=False)
     state: ClassVar[str] = "paid"
 
     @property

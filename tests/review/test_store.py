@@ -80,7 +80,7 @@ def test_queue_filter_ignores_values_it_does_not_understand() -> None:
     wanted = store.QueueFilter.from_params(
         {"verdict": "drop table", "from": "yesterday", "to": "2026-11-30", "payer": " acme "}
     )
-    assert wanted == store.QueueFilter(payer="acme", date_to=date(2026, 11, 30))
+    assert wanted == store.QueueFilter(payer="acme", verdict="none", date_to=date(2026, 11, 30))
     assert wanted.to_params() == {"payer": "acme", "to": "2026-11-30"}
 
 

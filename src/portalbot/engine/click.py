@@ -145,7 +145,7 @@ class Clicking(Reconciling):
 
         try:
             async with asyncio.timeout_at(deadline):
-                evidence = await self.evidence.capture(page, attempt_id, "outcome")
+                evidence = await self.evidence.capture(page, attempt_id, "outcome", outcome.region)
         except TimeoutError:
             evidence = Evidence()
         keep_trace = outcome.state not in {"accepted", "pending", "rejected", "duplicate"}

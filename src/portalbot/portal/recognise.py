@@ -16,12 +16,15 @@ unknown) or optional (missing → ``None``).
 - ``OnDraft``: the portal kept a draft instead of submitting — ``FormRefused`` too.
 
 No recogniser holds: ``SubmissionUncertain`` (the page is not one the adapter knows).
+
+The outcome carries its ``region``: the place its main value was read from (a ``Read``'s
+place, else the ``when`` place) as a Playwright selector, for the evidence screenshot.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from playwright.async_api import Locator
@@ -29,6 +32,7 @@ from playwright.async_api import Locator
 from portalbot.errors import FormRefused, SubmissionUncertain
 from portalbot.outcomes import Accepted, Duplicate, Outcome, Pending, Rejected
 from portalbot.portal.kit import Container, Pattern, Place, optional, required
+from portalbot.portal.regions import region
 
 
 @dataclass(frozen=True)
@@ -173,9 +177,17 @@ async def recognise(scope: Container, recognisers: tuple[Recogniser, ...],
     for recogniser in recognisers:
         groups = await recogniser.when.test(scope)
         if groups is not None:
-            return await recogniser.outcome(scope, groups)
+            outcome = await recogniser.outcome(scope, groups)
+            return replace(outcome, region=region(_read_from(recogniser)))
     shown: Any = await unknown.read(scope) if unknown is not None else ""
     raise SubmissionUncertain(
         "the page after submit is not one the adapter knows"
         + (f" (heading {shown!r})" if unknown is not None else ""), step="read_outcome"
     )
+
+
+def _read_from(recogniser: Recogniser) -> Place:
+    main = next((getattr(recogniser, name) for name in ("confirmation", "message", "reference")
+                 if hasattr(recogniser, name)), None)
+    return main.place if isinstance(main, Read) else recogniser.when.place
+

@@ -39,9 +39,10 @@ from starlette.responses import (
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from portalbot.ledger import ClaimRecord, schema, utcnow
+from portalbot.evidence import region_path
+from portalbot.ledger import Ledger, utcnow
 from portalbot.logs import get_logger
-from portalbot.review import auth, store
+from portalbot.review import auth, crosscheck, store
 from portalbot.review.views import summarize
 from portalbot.text import control_characters, visible
 
@@ -53,6 +54,8 @@ MAX_PARAM_CHARS = 1000
 MAX_PAGE_DIGITS = 6
 # Multi-line text a person types (a note) may hold line breaks and tabs; nothing else may.
 MULTILINE_FIELDS = frozenset({"note"})
+MAX_BULK = 500
+BULK_NOTE = "verified with the machine cross-check: the page shows the ledger's values"
 STATIC_FILES = {"review.js": "text/javascript", "review.css": "text/css"}
 
 CSP = (
@@ -182,6 +185,7 @@ Handler = Callable[..., Awaitable[Response]]
 def create_app(engine: sa.Engine, config: ReviewConfig) -> Starlette:
     """The review app over ``engine`` (the ledger's); ``config`` holds everything injectable."""
     env = _templates()
+    ledger = Ledger(engine, clock=config.clock)
 
     def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         session: store.Session | None = getattr(request.state, "session", None)
@@ -334,11 +338,16 @@ def create_app(engine: sa.Engine, config: ReviewConfig) -> Starlette:
         wanted = store.QueueFilter.from_params(request.query_params)
         items = await db(store.queue, engine, wanted)
         choices = await db(store.queue_choices, engine)
-        batches = await db(_batches, engine)
+        batches = list(reversed(await db(ledger.batches)))
         at = request.query_params.get("at", "")
         shown = _page_of(items, config.page_size, request.query_params.get("page"), at)
+        checks = {item.attempt_id: _check_item(item) for item in shown.items}
+        matched = [item.attempt_id for item in shown.items
+                   if checks[item.attempt_id].matched and item.verdict is None]
         return render(
             request, "queue.html", items=shown.items, total=len(items), shown=shown,
+            checks=checks, matched=matched, regions=_regions(shown.items),
+            verified=request.query_params.get("verified", ""),
             wanted=wanted, params=wanted.to_params(), selected=at, choices=choices,
             batches=batches, verdict_choices=(*store.VERDICTS, store.NO_VERDICT),
             done=request.query_params.get("done") == "1",
@@ -355,12 +364,17 @@ def create_app(engine: sa.Engine, config: ReviewConfig) -> Starlette:
         wanted = store.QueueFilter.from_params(request.query_params)
         items = await db(store.queue, engine, wanted)
         previous, following = _neighbours(items, attempt_id)
-        record = await db(_claim, engine, claim_pk)
+        record = await db(ledger.claim, claim_pk)
+        attempts = await db(ledger.attempts, claim_pk)
+        checks = {a["id"]: crosscheck.check_attempt(a, record.confirmation, record.portal_key)
+                  for a in attempts}
         return render(
-            request, "attempt.html",
+            request, "attempt.html", checks=checks, check=checks[attempt_id],
+            region=bool(attempt.get("screenshot"))
+            and region_path(Path(attempt["screenshot"])).is_file(),
             attempt=attempt, claim=record, summary=summarize(record.payload),
-            attempts=await db(_attempts, engine, claim_pk),
-            events=await db(_events, engine, claim_pk),
+            attempts=attempts,
+            events=await db(ledger.events, claim_pk),
             verdicts=await db(store.verdicts, engine, claim_pk),
             previous=previous, following=following, params=wanted.to_params(),
             position=_position(items, attempt_id), total=len(items),
@@ -389,6 +403,24 @@ def create_app(engine: sa.Engine, config: ReviewConfig) -> Starlette:
             return RedirectResponse("/" + _qs({**params, "done": "1"}), status_code=303)
         return RedirectResponse(f"/attempts/{following}{_qs(params)}", status_code=303)
 
+    async def verify_matched(request: Request, session: store.Session,
+                             form: FormData) -> Response:
+        """Verify, at once, every listed attempt whose cross-check matches and that has no
+        verdict yet: checked again here, never taken on the page's word."""
+        wanted = store.QueueFilter.from_params(_parse_params(str(form.get("params") or "")))
+        listed = set(str(form.get("attempts") or "").split()[:MAX_BULK])
+        items = [i for i in await db(store.queue, engine, wanted) if i.attempt_id in listed]
+        chosen = [i.attempt_id for i in items if i.verdict is None and _check_item(i).matched]
+        done = await db(store.add_verdicts, engine, chosen, session.reviewer_id,
+                        store.VERIFIED, BULK_NOTE, now())
+        for attempt_id, claim_pk in done:
+            await db(store.record_audit, engine, session.reviewer_id, "verdict:verified", now(),
+                     claim_pk=claim_pk, attempt_id=attempt_id)
+        log.info("bulk verified", reviewer=session.reviewer_name, attempts=len(done))
+        return RedirectResponse(
+            "/" + _qs({**wanted.to_params(), "verified": str(len(done))}), status_code=303
+        )
+
     async def evidence(request: Request, session: store.Session) -> Response:
         attempt_id = request.path_params["attempt_id"]
         kind = request.path_params["kind"]
@@ -399,7 +431,7 @@ def create_app(engine: sa.Engine, config: ReviewConfig) -> Starlette:
         action_name = "thumbnail" if request.query_params.get("thumb") else f"evidence:{kind}"
         await db(store.record_audit, engine, session.reviewer_id, action_name, now(),
                  claim_pk=attempt["claim_pk"] if attempt else None, attempt_id=attempt_id)
-        if kind == "screenshot":
+        if kind in ("screenshot", "region"):
             media = "image/jpeg" if path.suffix.lower() in {".jpg", ".jpeg"} else "image/png"
             return FileResponse(path, media_type=media)
         if kind == "html":
@@ -410,7 +442,7 @@ def create_app(engine: sa.Engine, config: ReviewConfig) -> Starlette:
 
     # --- batches and the flagged worklist -------------------------------------------------
     async def batches_page(request: Request, session: store.Session) -> Response:
-        return render(request, "batches.html", batches=await db(_batches, engine))
+        return render(request, "batches.html", batches=list(reversed(await db(ledger.batches))))
 
     async def batch_page(request: Request, session: store.Session) -> Response:
         summary = await db(store.batch_summary, engine, request.path_params["batch_id"][:32])
@@ -440,6 +472,7 @@ def create_app(engine: sa.Engine, config: ReviewConfig) -> Starlette:
         Route("/", page(queue_page), methods=["GET"]),
         Route("/attempts/{attempt_id}", page(attempt_page), methods=["GET"]),
         Route("/attempts/{attempt_id}/verdict", action(verdict_post), methods=["POST"]),
+        Route("/verify-matched", action(verify_matched), methods=["POST"]),
         Route("/evidence/{attempt_id}/{kind}", page(evidence), methods=["GET"]),
         Route("/batches", page(batches_page), methods=["GET"]),
         Route("/batches/{batch_id}", page(batch_page), methods=["GET"]),
@@ -541,28 +574,13 @@ def _position(items: list[store.QueueItem], attempt_id: str) -> int | None:
     return ids.index(attempt_id) + 1 if attempt_id in ids else None
 
 
-def _claim(engine: sa.Engine, pk: int) -> ClaimRecord:
-    with engine.connect() as connection:
-        row = connection.execute(sa.select(schema.claims).where(schema.claims.c.id == pk)).one()
-    return ClaimRecord.from_row(row)
+def _check_item(item: store.QueueItem) -> crosscheck.CrossCheck:
+    return crosscheck.check_attempt(
+        {"result": item.result, "html": item.html}, item.confirmation, item.portal_key
+    )
 
 
-def _attempts(engine: sa.Engine, pk: int) -> list[dict[str, Any]]:
-    a = schema.attempts
-    with engine.connect() as connection:
-        rows = connection.execute(sa.select(a).where(a.c.claim_pk == pk).order_by(a.c.number))
-        return [dict(r._mapping) for r in rows]
-
-
-def _events(engine: sa.Engine, pk: int) -> list[dict[str, Any]]:
-    e = schema.events
-    with engine.connect() as connection:
-        rows = connection.execute(sa.select(e).where(e.c.claim_pk == pk).order_by(e.c.id))
-        return [dict(r._mapping) for r in rows]
-
-
-def _batches(engine: sa.Engine) -> list[dict[str, Any]]:
-    b = schema.batches
-    with engine.connect() as connection:
-        rows = connection.execute(sa.select(b).order_by(b.c.created_at.desc()))
-        return [dict(r._mapping) for r in rows]
+def _regions(items: list[store.QueueItem]) -> set[str]:
+    """The attempts whose outcome region was recorded beside their screenshot."""
+    return {i.attempt_id for i in items
+            if i.screenshot and region_path(Path(i.screenshot)).is_file()}

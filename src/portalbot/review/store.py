@@ -17,14 +17,16 @@ from typing import Any
 import sqlalchemy as sa
 
 from portalbot.errors import PortalbotError
+from portalbot.evidence import region_path
 from portalbot.ledger import aware_utc, schema
 from portalbot.review.auth import ThrottlePolicy
 
 VERIFIED = "verified"
 FLAGGED = "flagged"
 VERDICTS = (VERIFIED, FLAGGED)
-EVIDENCE_KINDS = ("screenshot", "html", "trace")
+EVIDENCE_KINDS = ("screenshot", "region", "html", "trace")
 NO_VERDICT = "none"
+ALL = "all"
 
 SESSION_IDLE = timedelta(minutes=30)
 SESSION_MAX = timedelta(hours=12)
@@ -277,6 +279,28 @@ def add_verdict(
         return int(claim_pk)
 
 
+def add_verdicts(
+    engine: sa.Engine, attempt_ids: list[str], reviewer_id: int, verdict: str, note: str,
+    now: datetime,
+) -> list[tuple[str, int]]:
+    """One verdict per attempt, in one transaction: (attempt id, claim pk) of each."""
+    if verdict not in VERDICTS:
+        raise ReviewError(f"a verdict is one of {', '.join(VERDICTS)}")
+    a = schema.attempts
+    with engine.begin() as tx:
+        found = dict(tx.execute(
+            sa.select(a.c.id, a.c.claim_pk).where(a.c.id.in_(attempt_ids))
+        ).tuples().all())
+        done = [(attempt_id, int(found[attempt_id])) for attempt_id in attempt_ids
+                if attempt_id in found]
+        for attempt_id, claim_pk in done:
+            tx.execute(schema.verdicts.insert().values(
+                attempt_id=attempt_id, claim_pk=claim_pk, reviewer_id=reviewer_id,
+                verdict=verdict, note=note[:2000], at=now,
+            ))
+    return done
+
+
 def _verdict_rows(connection: sa.Connection, *where: Any) -> list[VerdictRow]:
     v, r = schema.verdicts, schema.reviewers
     rows = connection.execute(
@@ -372,17 +396,19 @@ class QueueFilter:
             except ValueError:
                 return None
 
+        # The desk opens on what is not reviewed yet; "all" shows every verdict.
         verdict = text("verdict")
         return cls(
             batch=text("batch"), payer=text("payer"), state=text("state"),
-            verdict=verdict if verdict in (*VERDICTS, NO_VERDICT) else None,
+            verdict=None if verdict == ALL else verdict if verdict in VERDICTS else NO_VERDICT,
             date_from=day("from"), date_to=day("to"),
         )
 
     def to_params(self) -> dict[str, str]:
         values = {
             "batch": self.batch, "payer": self.payer, "state": self.state,
-            "verdict": self.verdict,
+            "verdict": ALL if self.verdict is None else None if self.verdict == NO_VERDICT
+            else self.verdict,
             "from": self.date_from.isoformat() if self.date_from else None,
             "to": self.date_to.isoformat() if self.date_to else None,
         }
@@ -404,6 +430,10 @@ class QueueItem:
     has_screenshot: bool
     verdict: str | None
     verdict_by: str | None
+    portal_key: str | None = None
+    result: str | None = None
+    html: str | None = None
+    screenshot: str | None = None
 
 
 def queue(engine: sa.Engine, wanted: QueueFilter = QueueFilter()) -> list[QueueItem]:
@@ -418,7 +448,8 @@ def queue(engine: sa.Engine, wanted: QueueFilter = QueueFilter()) -> list[QueueI
     latest_verdict = _latest_verdict_ids()
     query = (
         sa.select(
-            a.c.id, a.c.number, a.c.finished_at, a.c.screenshot, c.c.id.label("claim_pk"),
+            a.c.id, a.c.number, a.c.finished_at, a.c.screenshot, a.c.html, a.c.result,
+            c.c.portal_key, c.c.id.label("claim_pk"),
             c.c.claim_id, c.c.version, c.c.payer_id, c.c.state, c.c.confirmation, c.c.reason,
             v.c.verdict, r.c.name.label("verdict_by"),
         )
@@ -455,7 +486,8 @@ def queue(engine: sa.Engine, wanted: QueueFilter = QueueFilter()) -> list[QueueI
             QueueItem(
                 m["id"], m["number"], m["claim_pk"], m["claim_id"], m["version"], m["payer_id"],
                 m["state"], m["confirmation"], m["reason"], aware_utc(m["finished_at"]),
-                bool(m["screenshot"]), m["verdict"], m["verdict_by"],
+                bool(m["screenshot"]), m["verdict"], m["verdict_by"], m["portal_key"],
+                m["result"], m["html"], m["screenshot"],
             )
             for m in (row._mapping for row in connection.execute(query))
         ]
@@ -492,9 +524,11 @@ def evidence_file(engine: sa.Engine, attempt_id: str, kind: str, root: Path) -> 
     if kind not in EVIDENCE_KINDS or not attempt_id.isalnum() or len(attempt_id) > 32:
         return None
     row = attempt_row(engine, attempt_id)
-    if row is None or not row.get(kind):
+    column = "screenshot" if kind == "region" else kind
+    if row is None or not row.get(column):
         return None
-    return contained(Path(row[kind]), root)
+    path = Path(row[column])
+    return contained(region_path(path) if kind == "region" else path, root)
 
 
 def contained(path: Path, root: Path) -> Path | None:
