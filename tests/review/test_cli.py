@@ -65,3 +65,25 @@ def test_user_add_refuses_short_passwords_and_odd_names(tmp_path: Path) -> None:
                         stdin="a long enough password\n")
     assert code == 2
     assert _run(tmp_path, "review", "user", "list")[1] == ""
+
+
+def test_a_desk_that_cannot_bind_its_port_exits_3_and_says_so(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, output = _run(tmp_path, "review", "--host", "127.0.0.1", "--port", str(port))
+    assert code == 3
+    assert f"could not listen on 127.0.0.1:{port}" in output
+
+
+def test_a_mistyped_reviewer_name_exits_2_with_the_nearest_name(tmp_path: Path) -> None:
+    code, _ = _run(tmp_path, "review", "user", "add", "avery.lin", "--password-stdin",
+                   stdin="a long enough password\n")
+    assert code == 0
+    for command in (["password", "avery.lni", "--password-stdin"], ["disable", "avery.lni"]):
+        code, output = _run(tmp_path, "review", "user", *command, stdin="another long password\n")
+        assert code == 2
+        assert "did you mean avery.lin?" in output

@@ -10,6 +10,7 @@ import getpass
 import ipaddress
 import re
 import sys
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +127,12 @@ def review_group(ctx: click.Context, host: str, port: int, tls_cert: Path | None
     }
     if tls_cert is not None:
         options.update(ssl_certfile=str(tls_cert), ssl_keyfile=str(tls_key))
-    uvicorn.run(app, **options)
+    server = uvicorn.Server(uvicorn.Config(app, **options))
+    with suppress(SystemExit):  # uvicorn exits when it cannot bind; say why, and not with 0
+        server.run()
+    if not server.started:
+        _fail(f"the review desk could not listen on {host}:{port}: the address is in use or "
+              "not this machine's; choose another with --host/--port", EXIT_ENVIRONMENT)
 
 
 @review_group.group("user")
@@ -148,6 +154,14 @@ def _checked_password(password_stdin: bool) -> str:
     if len(password) < auth.MIN_PASSWORD_LENGTH:
         _fail(f"a password needs at least {auth.MIN_PASSWORD_LENGTH} characters", EXIT_USAGE)
     return password
+
+
+def _known_reviewer(ledger: Ledger, name: str) -> None:
+    """A reviewer name typed on the command line is one the desk has (exit 2 otherwise,
+    with the nearest name)."""
+    from portalbot.cli.choices import check_name
+
+    check_name("reviewer", name, [r.name for r in store.reviewers(ledger.engine)])
 
 
 @user_group.command("add")
@@ -173,8 +187,7 @@ def user_add(ctx: click.Context, name: str, password_stdin: bool) -> None:
 def user_password(ctx: click.Context, name: str, password_stdin: bool) -> None:
     """Set a new password for NAME (and re-enable the account); open sessions end."""
     ledger = _ledger(_settings(ctx))
-    if store.reviewer_by_name(ledger.engine, name) is None:
-        _fail(f"no reviewer named {name}", EXIT_USAGE)
+    _known_reviewer(ledger, name)
     store.set_password(ledger.engine, name, auth.hash_password(_checked_password(password_stdin)))
     click.echo(f"portalbot: password of {name} changed", err=True)
 
@@ -185,6 +198,7 @@ def user_password(ctx: click.Context, name: str, password_stdin: bool) -> None:
 def user_disable(ctx: click.Context, name: str) -> None:
     """Stop NAME signing in; their open sessions end at once."""
     ledger = _ledger(_settings(ctx))
+    _known_reviewer(ledger, name)
     try:
         store.disable_reviewer(ledger.engine, name)
     except store.ReviewError as exc:
