@@ -9,6 +9,9 @@ reads secrets from config files, the environment of a command line, or logs them
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import MutableMapping
+from pathlib import Path
 from typing import Any
 
 import keyring
@@ -18,6 +21,29 @@ from portalbot.adapters import Credentials
 from portalbot.errors import ConfigError
 
 SERVICE_PREFIX = "portalbot:"
+#: The systemd credential (``LoadCredential[Encrypted]=keyring-passphrase:…``) that holds
+#: the passphrase of an encrypted keyring file.
+PASSPHRASE_CREDENTIAL = "keyring-passphrase"
+
+
+def passphrase_from_systemd(environ: MutableMapping[str, str] = os.environ) -> bool:
+    """Hand keyrings.cryptfile its passphrase from the service's systemd credential.
+
+    systemd puts the decrypted credential in a file under ``$CREDENTIALS_DIRECTORY``
+    that only the service can read; the passphrase then lives only in this process (never
+    on a command line, in a unit file or in a shell wrapper). True when it was taken.
+    """
+    folder = environ.get("CREDENTIALS_DIRECTORY")
+    if not folder or environ.get("KEYRING_CRYPTFILE_PASSWORD"):
+        return False
+    credential = Path(folder) / PASSPHRASE_CREDENTIAL
+    if not credential.is_file():
+        return False
+    environ["KEYRING_CRYPTFILE_PASSWORD"] = credential.read_text(encoding="utf-8").rstrip("\r\n")
+    return True
+
+
+passphrase_from_systemd()
 
 
 def _service(payer_id: str) -> str:
@@ -25,6 +51,13 @@ def _service(payer_id: str) -> str:
 
 
 def _keyring_failure(payer_id: str, exc: Exception) -> ConfigError:
+    if isinstance(exc, ImportError):  # PYTHON_KEYRING_BACKEND names a backend not installed
+        return ConfigError(
+            f"the keyring backend {os.environ.get('PYTHON_KEYRING_BACKEND', '')!r} is not "
+            "installed; for keyrings.cryptfile install portalbot[keyring-file] (see the "
+            "README, 'Install on a server')",
+            payer_id=payer_id, step="credentials",
+        )
     return ConfigError(
         f"the keyring could not be used ({type(exc).__name__}); choose a backend with "
         "PYTHON_KEYRING_BACKEND (see the README, 'Credentials')",
@@ -41,7 +74,7 @@ def store(payer_id: str, account: str, credentials: Credentials) -> None:
         document["fields"] = dict(credentials.fields)
     try:
         keyring.set_password(_service(payer_id), account, json.dumps(document))
-    except keyring.errors.KeyringError as exc:
+    except (keyring.errors.KeyringError, ImportError) as exc:
         raise _keyring_failure(payer_id, exc) from None
 
 
@@ -49,7 +82,7 @@ def lookup(payer_id: str, account: str) -> Credentials:
     """The account's credentials; ConfigError naming the fix when they are missing."""
     try:
         raw = keyring.get_password(_service(payer_id), account)
-    except keyring.errors.KeyringError as exc:
+    except (keyring.errors.KeyringError, ImportError) as exc:
         raise _keyring_failure(payer_id, exc) from None
     if raw is None:
         raise ConfigError(
@@ -83,6 +116,6 @@ def delete(payer_id: str, account: str) -> bool:
         keyring.delete_password(_service(payer_id), account)
     except keyring.errors.PasswordDeleteError:
         return False
-    except keyring.errors.KeyringError as exc:
+    except (keyring.errors.KeyringError, ImportError) as exc:
         raise _keyring_failure(payer_id, exc) from None
     return True

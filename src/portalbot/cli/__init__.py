@@ -62,6 +62,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                  "Write a draft adapter for PAYER_ID from its claim form at --url."),
     "record": ("portalbot.authoring.commands:record_command",
                "Keep one real portal session of PAYER_ID as a HAR recording, for its tests."),
+    "config": ("portalbot.cli.setup:config_group",
+               "Write and check the configuration file."),
     "schema": ("portalbot.cli.validate:schema",
                "Print the JSON Schema of the claim interchange format."),
 }
