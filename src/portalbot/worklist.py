@@ -137,9 +137,7 @@ def build_worklist(
 
 
 def _flagged(ledger: Ledger) -> dict[int, str]:
-    from portalbot.review.store import flagged_claims
-
-    return {f.claim_pk: f"{f.reviewer}: {f.note}" for f in flagged_claims(ledger.engine)}
+    return {f.claim_pk: f"{f.reviewer}: {f.note}" for f in ledger.flagged_claims()}
 
 
 CSV_COLUMNS = [f.name for f in fields(WorkItem)]

@@ -35,6 +35,7 @@ from portalbot.ledger.records import (
 )
 from portalbot.ledger.urls import connect_url, display_url
 from portalbot.ledger.valves import Valves
+from portalbot.ledger.verdicts import Verdicts
 from portalbot.private import create_private_file, ensure_private_dir
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
@@ -100,7 +101,7 @@ def _alembic_config(connection: sa.Connection) -> Config:
     return config
 
 
-class Ledger(ClaimStore, AttemptStore, QueueStore, Valves, Listing):
+class Ledger(ClaimStore, AttemptStore, QueueStore, Valves, Listing, Verdicts):
     """SQLite by default; PostgreSQL when several workers share the work."""
 
     @classmethod

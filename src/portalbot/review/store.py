@@ -19,10 +19,14 @@ import sqlalchemy as sa
 from portalbot.errors import PortalbotError
 from portalbot.evidence import region_path
 from portalbot.ledger import aware_utc, schema
+from portalbot.ledger.verdicts import (  # noqa: F401 - the desk's flagged page reads them
+    FLAGGED,
+    FlaggedClaim,
+    flagged_claims,
+)
 from portalbot.review.auth import ThrottlePolicy
 
 VERIFIED = "verified"
-FLAGGED = "flagged"
 VERDICTS = (VERIFIED, FLAGGED)
 EVIDENCE_KINDS = ("screenshot", "region", "html", "trace")
 NO_VERDICT = "none"
@@ -327,47 +331,6 @@ def _latest_verdict_ids() -> Any:
         .group_by(v.c.attempt_id)
         .subquery("latest_verdict")
     )
-
-
-@dataclass(frozen=True)
-class FlaggedClaim:
-    """A claim whose latest verdict says something is wrong: the worklist's input."""
-
-    claim_pk: int
-    claim_id: str
-    version: int
-    payer_id: str
-    state: str
-    attempt_id: str
-    reviewer: str
-    note: str
-    at: datetime
-
-
-def flagged_claims(engine: sa.Engine) -> list[FlaggedClaim]:
-    """Claims whose most recent verdict (on any of their attempts) is ``flagged``."""
-    v, r, c = schema.verdicts, schema.reviewers, schema.claims
-    latest_per_claim = (
-        sa.select(v.c.claim_pk, sa.func.max(v.c.id).label("verdict_id"))
-        .group_by(v.c.claim_pk)
-        .subquery("latest_claim_verdict")
-    )
-    query = (
-        sa.select(v, r.c.name, c.c.claim_id, c.c.version, c.c.payer_id, c.c.state)
-        .join(latest_per_claim, latest_per_claim.c.verdict_id == v.c.id)
-        .join(r, r.c.id == v.c.reviewer_id)
-        .join(c, c.c.id == v.c.claim_pk)
-        .where(v.c.verdict == FLAGGED)
-        .order_by(v.c.at, v.c.id)
-    )
-    with engine.connect() as connection:
-        return [
-            FlaggedClaim(
-                m["claim_pk"], m["claim_id"], m["version"], m["payer_id"], m["state"],
-                m["attempt_id"], m["name"], m["note"], aware_utc(m["at"]),  # type: ignore[arg-type]
-            )
-            for m in (row._mapping for row in connection.execute(query))
-        ]
 
 
 # --- the queue ------------------------------------------------------------------------------
