@@ -415,9 +415,9 @@ _NOT_A_VALUE = "not valid JSON: expected value (column 1)"
 
 
 def _iter_jsonl(
-    lines: Iterable[bytes | None], source: str
+    lines: Iterable[bytes | None], source: str, *, start: int = 1
 ) -> Iterator[LoadedClaim | ClaimProblem]:
-    for number, raw_line in enumerate(lines, start=1):
+    for number, raw_line in enumerate(lines, start=start):
         if raw_line is None:
             yield ClaimProblem(source, f"line {number}", None, None, _OVERLONG, not_json=True)
             continue

@@ -468,8 +468,13 @@ def check_other_exclusions(claim: Claim, a: Analysis, ctx: RuleContext) -> Itera
 
 def duplicate_finding(claim: Claim, others: Iterable[str]) -> Finding | None:
     """CCM-EXCL-06 for a claim whose patient-month is also claimed under another claim_id."""
-    other_ids = sorted(set(others) - {claim.claim_id})
-    if not other_ids or claim.frequency == "void":
+    return duplicate_finding_for(claim.claim_id, claim.frequency, others)
+
+
+def duplicate_finding_for(claim_id: str, frequency: str, others: Iterable[str]) -> Finding | None:
+    """CCM-EXCL-06 from the two fields it reads (the parallel validator has no Claim)."""
+    other_ids = sorted(set(others) - {claim_id})
+    if not other_ids or frequency == "void":
         return None
     shown = ", ".join(other_ids[:3]) + (f" and {len(other_ids) - 3} more"
                                         if len(other_ids) > 3 else "")
