@@ -36,20 +36,25 @@ class Valves(LedgerBase):
         now = self.clock()
         dead = self._dead_owners(dead_owner)
         t = schema.session_slots
-        with self._tx() as tx:
-            tx.execute(t.delete().where(
-                t.c.payer_id == payer_id, t.c.account == account,
-                sa.or_(t.c.expires_at < now, t.c.holder.in_(dead)),
-            ))
-            taken = {row[0] for row in tx.execute(
-                sa.select(t.c.slot).where(t.c.payer_id == payer_id, t.c.account == account)
-            ).all()}
-            free = next((n for n in range(limit) if n not in taken), None)
-            if free is not None:
-                tx.execute(t.insert().values(
-                    payer_id=payer_id, account=account, slot=free, holder=holder,
-                    expires_at=now + timedelta(seconds=ttl_s),
+        try:
+            with self._tx() as tx:
+                tx.execute(t.delete().where(
+                    t.c.payer_id == payer_id, t.c.account == account,
+                    sa.or_(t.c.expires_at < now, t.c.holder.in_(dead)),
                 ))
+                taken = {row[0] for row in tx.execute(
+                    sa.select(t.c.slot).where(t.c.payer_id == payer_id, t.c.account == account)
+                ).all()}
+                free = next((n for n in range(limit) if n not in taken), None)
+                if free is not None:
+                    tx.execute(t.insert().values(
+                        payer_id=payer_id, account=account, slot=free, holder=holder,
+                        expires_at=now + timedelta(seconds=ttl_s),
+                    ))
+        except sa.exc.IntegrityError:
+            # Another worker took the same free slot between our read and our insert
+            # (PostgreSQL, read committed): it is not free; the caller asks again.
+            return None
         return free
 
     def release_session_slot(self, payer_id: str, account: str, slot: int, holder: str) -> None:
