@@ -14,6 +14,7 @@ below names them with their one-line help, so ``portalbot --help`` imports none 
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -71,7 +72,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 def load_command(name: str) -> click.Command:
     module_name, _, attribute = COMMANDS[name][0].partition(":")
-    module = __import__(module_name, fromlist=[attribute])
+    module = importlib.import_module(module_name)
     command: click.Command = getattr(module, attribute)
     return command
 
