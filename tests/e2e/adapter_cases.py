@@ -50,6 +50,8 @@ def run_mapping(adapter_type: type[PortalAdapter[Any]], case: Case) -> None:
     key_field = getattr(adapter_type, "portal_key_field", None)
     if key_field is not None:
         assert getattr(form, key_field) == RECORDING_KEY, f"{key_field} does not carry the key"
+    else:
+        assert RECORDING_KEY in form.model_dump().values(), "no box carries the portal key"
 
 
 def run_recorded(adapter_type: type[PortalAdapter[Any]], case: Case, folder: Path) -> None:
@@ -59,7 +61,8 @@ def run_recorded(adapter_type: type[PortalAdapter[Any]], case: Case, folder: Pat
     if recorded is None:
         run_mapping(adapter_type, case)
         pytest.skip(f"{payer_id}: no mock portal and no recording of {case.claim_id}: "
-                    "checked its mapping only (`portalbot record {payer_id} --case …`)")
+                    f"checked its mapping only (`portalbot record {payer_id} --case "
+                    f"{case.claim_id}` records it)")
     result = asyncio.run(replay(adapter_type, recorded, folder, case_claim(case),
                                 BrowserSettings(action_timeout_s=5.0)))
     assert result.filled

@@ -1,8 +1,9 @@
 """GENERATED from the adapters: every declared case of every registered adapter, run on
 what the adapter has (``adapter_cases``). With a mock portal, in real headless Chromium
 through the engine — as the portal is, and as its layout variant (ids and classes
-renamed, fields reordered, colours changed); with recorded pages only, replayed from the
-HAR; with neither, its pure mapping — and what is not run is skipped, saying why.
+renamed, fields reordered, colours changed); with recorded pages, replayed from the HAR;
+and, for every adapter, its pure mapping — what is not run is skipped, saying why
+(``pytest -rs`` lists it per adapter: no recorded pages, and what runs instead).
 
 Nothing here names a payer: a new ``payers/<id>.py`` with cases is picked up as it is.
 All mock-portal cases of one layout run in one engine run (several payers in parallel),
@@ -33,11 +34,19 @@ CASES = [
     for payer_id in MOCKED
     for case in ADAPTERS[payer_id].cases
 ]
-WITHOUT_MOCK = [
-    pytest.param(payer_id, case, id=f"{payer_id}-{KINDS[payer_id]}-{case.claim_id}-{case.expect}")
-    for payer_id, adapter in sorted(ADAPTERS.items())
-    if adapter.working and KINDS[payer_id] != "mock"
-    for case in adapter.cases
+WORKING = sorted(p for p, a in ADAPTERS.items() if a.working)
+# Recorded pages: each case of an adapter that has recordings; one skip for one that has none.
+RECORDED = [
+    pytest.param(payer_id, case, id=f"{payer_id}-recorded-{case.claim_id}-{case.expect}")
+    if KINDS[payer_id] == "recorded"
+    else pytest.param(payer_id, None, id=f"{payer_id}-no-recordings")
+    for payer_id in WORKING
+    for case in (ADAPTERS[payer_id].cases if KINDS[payer_id] == "recorded" else (None,))
+]
+MAPPINGS = [
+    pytest.param(payer_id, case, id=f"{payer_id}-mapping-{case.claim_id}-{case.expect}")
+    for payer_id in WORKING
+    for case in ADAPTERS[payer_id].cases
 ]
 
 
@@ -106,15 +115,24 @@ def test_declared_case(payer_id: str, layout: str, case: Case, case_runs: CaseRu
     assert len(mine) == expected_sent, f"{len(mine)} submissions carry this claim's portal key"
 
 
-@pytest.mark.parametrize(("payer_id", "case"), WITHOUT_MOCK)
-def test_declared_case_without_a_mock_portal(payer_id: str, case: Case) -> None:
-    adapter = ADAPTERS[payer_id]
-    if KINDS[payer_id] == "recorded":
-        run_recorded(adapter, case, RECORDINGS / payer_id)
-        return
-    run_mapping(adapter, case)
-    pytest.skip(f"{payer_id}: no mock portal and no recorded pages: checked its mapping "
-                f"only (`portalbot record {payer_id}` records its pages)")
+@pytest.mark.parametrize(("payer_id", "case"), RECORDED)
+def test_declared_case_on_recorded_pages(payer_id: str, case: Case | None) -> None:
+    """Replayed from ``payers/recordings/<payer_id>``: sign-in, the field map and, where the
+    recording went through submission, the outcome read."""
+    if case is None:
+        instead = ("its cases run on its mock portal in both layouts (test_declared_case)"
+                   if KINDS[payer_id] == "mock" else
+                   "no mock portal either: only its mapping is checked (test_declared_mapping)")
+        pytest.skip(f"{payer_id}: no recorded pages in payers/recordings/{payer_id} "
+                    f"(`portalbot record {payer_id}` keeps them); {instead}")
+    run_recorded(ADAPTERS[payer_id], case, RECORDINGS / payer_id)
+
+
+@pytest.mark.parametrize(("payer_id", "case"), MAPPINGS)
+def test_declared_mapping(payer_id: str, case: Case) -> None:
+    """Every adapter, mock portal or not: the case's claim becomes the portal's form, the
+    portal key in the box the adapter declares for it."""
+    run_mapping(ADAPTERS[payer_id], case)
 
 
 def carries(adapter: type[PortalAdapter], submission: dict[str, Any], portal_key: str) -> bool:

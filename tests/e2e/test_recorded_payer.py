@@ -1,6 +1,9 @@
-"""A toy payer defined only here — a declarative adapter over a small static page set —
-recorded once with ``portalbot.authoring.record`` and run through the same generated-test
-machinery (``adapter_cases.run_recorded``) as a real payer without a mock portal."""
+"""A toy payer defined only in the tests — ``toyhealth.py``, one declarative adapter file
+under 100 lines — over a small static page set, recorded once with
+``portalbot.authoring.record`` and run through the same generated-test machinery
+(``adapter_cases.run_recorded``) as a real payer without a mock portal. No mock-portal
+code is involved: the pages are fixed strings served by the standard library, and the
+replay runs with that server gone."""
 
 from __future__ import annotations
 
@@ -11,7 +14,6 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
 from urllib.parse import parse_qs
 
 import pytest
@@ -20,14 +22,15 @@ from portalbot import portal as pb
 from portalbot.adapters import Credentials
 from portalbot.authoring.record import PLACEHOLDER, record, recordings
 from portalbot.config import BrowserSettings
-from portalbot.portal import Box, Each, Read, When
+from portalbot.portal import Box
 
+from . import toyhealth
 from .adapter_cases import case_claim, kind, run_recorded
 from .conftest import Portals
+from .toyhealth import ToyAdapter
 
 pytestmark = pytest.mark.browser
 
-DEMO = "fixtures/claims/demo.json"
 PASSWORD = "toy-Secret-Pass-9"
 FORM = """<h1>New claim</h1><form method="post" action="/claims">{}
 <button type="submit">Submit claim</button></form>"""
@@ -43,36 +46,6 @@ PAGES = {
     "accepted": "<h1>Claim accepted</h1><dl><dt>Confirmation number</dt><dd>TOY-00000001</dd>",
     "rejected": "<h1>New claim</h1><p role='alert'>Rejected (R7): member not covered</p>",
 }
-
-
-class ToyAdapter(pb.LabelledFormAdapter):
-    payer_id = "toyhealth"
-    display_name = "Toy Health"
-    default_base_url = "http://toy.invalid"
-    cases: ClassVar[tuple[pb.Case, ...]] = (
-        pb.Case(DEMO, "NORTHSIDE-2026-10-000101", "accepted"),
-        pb.Case(DEMO, "NORTHSIDE-2026-10-000114", "rejected", reason_code="R7"),
-    )
-    test_mode = True
-    sign_in = pb.SignIn("/login", "Sign in", pb.Place(role="button", name="Sign out"))
-    claim_form = pb.ClaimForm("/claims/new", pb.heading("New claim"), "Submit claim")
-    fields = (
-        Box("member_id", "Member ID", "subscriber.member_id"),
-        Box("last_name", "Patient last name", "patient.last_name"),
-        Box("birth_date", "Date of birth", "patient.birth_date", pb.mdy),
-        pb.key("account", "Patient account number"),
-        Each("diagnoses", "diagnoses", (Box("", "Diagnosis {letter}", "."),), most=4),
-        Each("lines", "service_lines", (
-            Box("code", "Line {n} procedure", "code"),
-            Box("charge", "Line {n} charge", "charge", pb.money),
-        ), most=1, least=1),
-    )
-    outcomes = (
-        pb.OnAccepted(When(pb.heading(), is_="Claim accepted"),
-                      Read(pb.term("Confirmation number"), r"^TOY-\d{8}$")),
-        pb.OnRejected(When(pb.alert(), matches=r"Rejected \((?P<code>R\d+)\): (?P<text>.+)"),
-                      message="text", reason_code="code"),
-    )
 
 
 class StaticPages(BaseHTTPRequestHandler):
@@ -138,12 +111,28 @@ def test_the_recording_is_owner_only(recorded: Path) -> None:
 
 def test_the_toy_payer_runs_on_recorded_pages_not_a_mock(recorded: Path) -> None:
     assert kind("toyhealth", recorded) == "recorded"
-    assert set(recordings(recorded)) == {c.claim_id for c in ToyAdapter.cases}
+    kept = recordings(recorded)
+    assert set(kept) == {c.claim_id for c in ToyAdapter.cases}
+    assert all(r.submitted for r in kept.values()), "test mode records through submission"
+    source = Path(toyhealth.__file__).read_text()
+    assert "fixtures.portals" not in source and "fixtures/portals" not in source
+
+
+def test_the_toy_payer_is_one_file_under_100_lines() -> None:
+    """The issue's "done when": an ordinary labelled form is one file under 100 lines
+    plus recorded pages (the recordings are the ``recorded`` fixture's HAR files)."""
+    lines = Path(toyhealth.__file__).read_text().splitlines()
+    assert len(lines) < 100, len(lines)
+    assert [v for v in vars(toyhealth).values() if isinstance(v, type)
+            and issubclass(v, pb.LabelledFormAdapter) and "payer_id" in vars(v)] == [ToyAdapter]
 
 
 @pytest.mark.parametrize("case", ToyAdapter.cases, ids=lambda c: f"{c.claim_id}-{c.expect}")
 def test_toy_declared_case_replayed_from_har(case: pb.Case, recorded: Path) -> None:
-    run_recorded(ToyAdapter, case, recorded)
+    try:
+        run_recorded(ToyAdapter, case, recorded)
+    except pytest.skip.Exception as skipped:  # every toy case is recorded through the click
+        pytest.fail(f"the toy case was not run to its outcome: {skipped}")
 
 
 def test_a_field_map_that_types_something_else_fails_the_replay(recorded: Path) -> None:

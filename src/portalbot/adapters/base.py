@@ -1,98 +1,26 @@
-"""The adapter contract: an adapter describes one portal, the engine drives it.
+"""``PortalAdapter``: the base class of every adapter, generic in its form type.
 
-An adapter module in ``payers/`` declares what is particular to its portal (class
-attributes), maps a claim to the portal's own fields (``to_form``, pure), and fills in
-small async hooks. The base class owns the public steps the engine calls (``prepare``,
-``send``, ``search``) so every adapter gets the same safety: ``prepare`` may be retried,
-``send`` is the one irreversible click and is never retried.
-
-Adapters raise only portalbot errors; Playwright's own exceptions are translated once, at
-the engine's boundary. An adapter never writes ``payer_id=`` or ``step=`` by hand: every
-portalbot error leaving one of its hooks is stamped with the payer and the hook's name
-(where the error did not name a step itself).
-
-The toolkit for writing one (navigation, reads, guards, the declarative labelled-form
-base) is ``portalbot.portal``.
+It owns the public steps the engine calls (``prepare``, ``send``, ``search``) so every
+adapter gets the same safety: ``prepare`` may be retried, ``send`` is the one
+irreversible click and is never retried. A capability is declared one way (by providing
+it, ``runs``); what readers see of it is ``Derived`` from that, never set by hand.
 """
 
 from __future__ import annotations
 
-import functools
-import importlib
-import importlib.metadata
-import inspect
-import pkgutil
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
-
-from portalbot.errors import AdapterError, ConfigError, PortalbotError
+from portalbot.adapters.stamping import HOOKS, stamped
+from portalbot.adapters.values import Case, ClaimRefs, Credentials, Filing, PortalForm
+from portalbot.errors import AdapterError
 from portalbot.outcomes import Outcome
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
 
     from portalbot.claims import Claim
-
-Frequency = Literal["original", "replacement", "void"]
-
-
-class PortalForm(BaseModel):
-    """Base of every adapter's form model: the portal's own fields, already formatted."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-@dataclass(frozen=True)
-class Filing:
-    """What the ledger adds to a claim for one submission: how the payer should file it."""
-
-    portal_key: str
-    frequency: Frequency = "original"
-    original_claim_number: str | None = None
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """A portal login, from the keyring. ``repr`` never shows the secrets.
-
-    ``fields`` holds what a sign-in page asks for besides the username and password
-    (Keystone's NPI and PTAN), by the names the adapter declares in ``login_fields``.
-    """
-
-    username: str
-    password: str
-    totp_secret: str | None = None
-    fields: Mapping[str, str] = field(default_factory=dict)
-
-    def __repr__(self) -> str:
-        return f"Credentials(username={self.username!r}, password=***)"
-
-
-@dataclass(frozen=True)
-class Case:
-    """A declared expectation: this fixture claim, on the mock portal, ends like this."""
-
-    fixture: str
-    claim_id: str
-    expect: str  # a ledger state: accepted, rejected, duplicate, pending, needs_human, ...
-    reason_code: str | None = None
-
-
-@dataclass(frozen=True)
-class ClaimRefs:
-    """What the ledger knows of a submitted claim, for a status check: a portal's status
-    search may look a claim up by our portal key, its confirmation or the payer's number."""
-
-    claim_id: str
-    version: int
-    portal_key: str
-    confirmation: str | None = None
-    payer_claim_number: str | None = None
-
 
 FormT = TypeVar("FormT", bound=PortalForm)
 T = TypeVar("T")
@@ -122,41 +50,6 @@ class Derived(Generic[T]):
 # Capabilities are declared one way each; these are what readers see, derived from them.
 _DERIVED = {"working": "broken = 'why'", "broken_reason": "broken = 'why'",
             "history_searchable": "a find_submission hook or a shape's history declaration"}
-
-# The hooks whose errors the base class stamps with the payer and the step.
-_HOOKS = ("to_form", "login", "is_signed_in", "open_form", "fill", "submit", "read_outcome",
-          "find_submission", "check_status")
-
-
-def _stamp(error: PortalbotError, payer_id: str | None, step: str) -> None:
-    if error.payer_id is None:
-        error.payer_id = payer_id
-    if error.step is None:
-        error.step = step
-
-
-def _stamped(step: str, method: Callable[..., Any]) -> Callable[..., Any]:
-    if getattr(method, "__stamped__", False):
-        return method
-    if inspect.iscoroutinefunction(method):
-        @functools.wraps(method)
-        async def hook(self: PortalAdapter[Any], *args: Any, **kwargs: Any) -> Any:
-            try:
-                return await method(self, *args, **kwargs)
-            except PortalbotError as exc:
-                _stamp(exc, getattr(self, "payer_id", None), step)
-                raise
-    else:
-        @functools.wraps(method)
-        def hook(self: PortalAdapter[Any], *args: Any, **kwargs: Any) -> Any:
-            try:
-                return method(self, *args, **kwargs)
-            except PortalbotError as exc:
-                _stamp(exc, getattr(self, "payer_id", None), step)
-                raise
-    hook.__stamped__ = True  # type: ignore[attr-defined]
-    return hook
-
 
 class PortalAdapter(ABC, Generic[FormT]):
     """One payer portal. Subclasses declare ``payer_id`` and fill in the hooks.
@@ -192,9 +85,9 @@ class PortalAdapter(ABC, Generic[FormT]):
         for name, instead in _DERIVED.items():
             if name in vars(cls):
                 raise TypeError(f"{cls.__name__}.{name} is read, not declared: use {instead}")
-        for name in _HOOKS:
+        for name in HOOKS:
             if name in vars(cls) and callable(vars(cls)[name]):
-                setattr(cls, name, _stamped(name, vars(cls)[name]))
+                setattr(cls, name, stamped(name, vars(cls)[name]))
 
     def __init__(self, base_url: str | None = None):
         self.base_url = (base_url or self.default_base_url).rstrip("/")
@@ -272,53 +165,3 @@ class PortalAdapter(ABC, Generic[FormT]):
         if not self.history_searchable:
             return None
         return await self.find_submission(page, portal_key)
-
-
-# --- registry -----------------------------------------------------------------------
-
-def _adapters_in_module(module: object) -> list[type[PortalAdapter[Any]]]:
-    found = []
-    for value in vars(module).values():
-        if (
-            isinstance(value, type)
-            and issubclass(value, PortalAdapter)
-            and "payer_id" in vars(value)
-        ):
-            found.append(value)
-    return found
-
-
-def discover_adapters() -> dict[str, type[PortalAdapter[Any]]]:
-    """Every adapter in the packaged ``payers`` and in ``portalbot.payers`` entry points.
-
-    Modules whose name starts with ``_`` are vendor bases and are not registered.
-    """
-    import payers
-
-    registry: dict[str, type[PortalAdapter[Any]]] = {}
-    modules = [
-        importlib.import_module(f"payers.{info.name}")
-        for info in pkgutil.iter_modules(payers.__path__)
-        if not info.name.startswith("_")
-    ]
-    for entry_point in importlib.metadata.entry_points(group="portalbot.payers"):
-        modules.append(entry_point.load())
-    for module in modules:
-        for adapter in _adapters_in_module(module):
-            if adapter.payer_id in registry and registry[adapter.payer_id] is not adapter:
-                raise ConfigError(f"two adapters claim payer id {adapter.payer_id!r}")
-            registry[adapter.payer_id] = adapter
-    return registry
-
-
-def adapter_for(payer_id: str) -> type[PortalAdapter[Any]]:
-    registry = discover_adapters()
-    try:
-        return registry[payer_id]
-    except KeyError:
-        known = ", ".join(sorted(registry)) or "none"
-        raise ConfigError(
-            f"no adapter for payer {payer_id!r} (known payers: {known}); "
-            "add payers/<payer_id>.py or install a package with a portalbot.payers entry point",
-            payer_id=payer_id,
-        ) from None
