@@ -20,13 +20,8 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
-from portalbot.claims import (
-    ClaimFileError,
-    ClaimProblem,
-    _bounded_lines,
-    _iter_jsonl,
-    _open_binary,
-)
+from portalbot.claim_json import bounded_lines, iter_jsonl, open_binary
+from portalbot.claim_problems import ClaimFileError, ClaimProblem
 from portalbot.config import Settings
 from portalbot.rules.checks import analyse, duplicate_finding_for, run_checks
 from portalbot.rules.model import Verdict
@@ -58,7 +53,7 @@ def _init_worker(settings: Settings) -> None:
 def _check_lines(start: int, lines: list[bytes | None]) -> list[Item]:
     """One chunk: parse, validate and check each claim on its own (in a worker)."""
     items: list[Item] = []
-    for item in _iter_jsonl(lines, "", start=start):
+    for item in iter_jsonl(lines, "", start=start):
         if isinstance(item, ClaimProblem):
             items.append(item)
             continue
@@ -72,8 +67,8 @@ def _check_lines(start: int, lines: list[bytes | None]) -> list[Item]:
 
 
 def _chunks(path: Path) -> Iterator[tuple[int, list[bytes | None]]]:
-    with _open_binary(path) as handle:
-        lines = _bounded_lines(handle)
+    with open_binary(path) as handle:
+        lines = bounded_lines(handle)
         start = 1
         while chunk := list(islice(lines, CHUNK_LINES)):
             yield start, chunk
@@ -81,7 +76,7 @@ def _chunks(path: Path) -> Iterator[tuple[int, list[bytes | None]]]:
 
 
 class Merge:
-    """The file-wide checks, applied in file order: what ``_without_duplicates`` and
+    """The file-wide checks, applied in file order: what ``without_duplicates`` and
     ``BatchChecker`` do for the serial path."""
 
     def __init__(self, source: str, max_problems: int):
