@@ -17,7 +17,7 @@ from portalbot.cli import main
 
 @pytest.fixture
 def big_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setattr(validation, "CHUNK_LINES", 7)  # many chunks from a small file
+    monkeypatch.setattr(validation, "CHUNK_BYTES", 4_000)  # many ranges from a small file
     claims = [c.model_dump(mode="json") for c in synthetic_claims(40, prefix="PAR")]
     twin = dict(claims[3], claim_id="PAR-TWIN")  # same patient-month as claim 3, far away
     lines = [json.dumps(c) for c in claims] + ["{not json", json.dumps(claims[5]),
