@@ -57,7 +57,11 @@ def _parse_money(value: Any) -> Any:
 
 def _refuse_controls(value: Any) -> Any:
     """No text field of a claim holds NUL, a line break, ESC or another C0 control: storage
-    cannot keep NUL (PostgreSQL), and the others only ever arrive to forge what is shown."""
+    cannot keep NUL (PostgreSQL), and the others only ever arrive to forge what is shown.
+    This runs for every text field of every claim: printable text (the usual case, and
+    never a control) is told apart at C speed."""
+    if type(value) is str and value.isprintable():
+        return value
     if isinstance(value, str) and control_characters(value):
         raise ValueError(_CONTROL_HINT)
     return value
