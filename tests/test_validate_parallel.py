@@ -17,7 +17,7 @@ from portalbot.cli import main
 
 @pytest.fixture
 def big_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setattr(validation, "CHUNK_LINES", 7)  # many chunks from a small file
+    monkeypatch.setattr(validation, "CHUNK_BYTES", 4_000)  # many ranges from a small file
     claims = [c.model_dump(mode="json") for c in synthetic_claims(40, prefix="PAR")]
     twin = dict(claims[3], claim_id="PAR-TWIN")  # same patient-month as claim 3, far away
     lines = [json.dumps(c) for c in claims] + ["{not json", json.dumps(claims[5]),
@@ -59,3 +59,34 @@ def test_unreadable_records_are_in_the_json(big_file: Path) -> None:
     assert "already appears at line 6" in unreadable["line 42"]["problems"][0]["message"]
     assert unreadable["line 43"]["claim_id"] == "PAR-BAD"
     assert {p["field"] for p in unreadable["line 43"]["problems"]} >= {"version", "payer_id"}
+
+
+def test_the_table_equals_the_serial_one(big_file: Path, tmp_path: Path) -> None:
+    serial = tmp_path / "claims.json"
+    serial.write_text(json.dumps([json.loads(line) for line in big_file.read_text().splitlines()
+                                  if line.startswith('{"') and "PAR-BAD" not in line]))
+    runner = CliRunner()
+    parallel = runner.invoke(main, ["validate", str(big_file)]).stdout
+    expected = runner.invoke(main, ["validate", str(serial)]).stdout
+    assert "41 claim(s): " in parallel and "findings:" in parallel
+    assert parallel == expected
+
+
+def test_an_overlong_line_inside_a_range_is_skipped_and_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from portalbot import claim_json
+
+    monkeypatch.setattr(validation, "CHUNK_BYTES", 4_000)
+    monkeypatch.setattr(validation, "MAX_LINE_BYTES", 10_000)
+    monkeypatch.setattr(claim_json, "MAX_LINE_BYTES", 10_000)
+    claims = [json.dumps(c.model_dump(mode="json")) for c in synthetic_claims(6, prefix="LONG")]
+    huge = '{"claim_id": "' + "x" * 30_000 + '"}'  # longer than a range and the line limit
+    path = tmp_path / "claims.jsonl"
+    path.write_text("\n".join([*claims[:3], huge, *claims[3:]]) + "\n")
+    entries = _json(path)
+    expected = [json.loads(c)["claim_id"] for c in claims]
+    assert [v["claim_id"] for v in entries if not v.get("unreadable")] == expected
+    unreadable = [v for v in entries if v.get("unreadable")]
+    assert [v["location"] for v in unreadable] == ["line 4"]
+    assert "longer than" in unreadable[0]["problems"][0]["message"]

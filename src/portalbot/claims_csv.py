@@ -53,306 +53,62 @@ row (the header is row 1, as a spreadsheet shows it) and the column, never the v
 from __future__ import annotations
 
 import csv
-import difflib
-import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-import portalbot.claims as claims_module
-from portalbot.claims import Claim, ClaimFileError, ClaimProblem, LoadedClaim
+from portalbot.claim_model import Claim
+from portalbot.claim_problems import (
+    ClaimFileError,
+    ClaimProblem,
+    LoadedClaim,
+    problem_message,
+)
+from portalbot.claims_csv_cells import (
+    CLAIM_COLUMNS,
+    CONVERT,
+    GROUPS_WITH_LISTS,
+    LINE_COLUMNS,
+    LIST_SEPARATOR,
+    PATH_TO_COLUMN,
+    REQUIRED_CLAIM_COLUMNS,
+    TIME_COLUMNS,
+    WHOLE_NUMBER,
+    CellError,
+    put,
+)
+from portalbot.claims_csv_files import (
+    TIME_SUFFIX,
+    CsvRow,
+    CsvTable,
+    TimeEntries,
+    read_rows,
+    read_time_entries,
+    time_file_for,
+)
 
-LIST_SEPARATOR = "|"
-TIME_SUFFIX = ".time.csv"
-
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_US_DATE = re.compile(r"^\d{1,2}/\d{1,2}/\d{2,4}$")
-_INT = re.compile(r"^[+-]?\d+$")
-
-# column -> (path in the claim, kind). Kinds: text, int, date, list, int_list, services, stays.
-CLAIM_COLUMNS: dict[str, tuple[tuple[str, ...], str]] = {
-    "claim_id": (("claim_id",), "text"),
-    "version": (("version",), "int"),
-    "frequency": (("frequency",), "text"),
-    "replaces": (("replaces",), "text"),
-    "payer_id": (("payer_id",), "text"),
-    "service_month": (("service_month",), "text"),
-    "patient_first_name": (("patient", "first_name"), "text"),
-    "patient_last_name": (("patient", "last_name"), "text"),
-    "patient_birth_date": (("patient", "birth_date"), "date"),
-    "patient_sex": (("patient", "sex"), "text"),
-    "patient_address_line1": (("patient", "address", "line1"), "text"),
-    "patient_address_line2": (("patient", "address", "line2"), "text"),
-    "patient_city": (("patient", "address", "city"), "text"),
-    "patient_state": (("patient", "address", "state"), "text"),
-    "patient_postal_code": (("patient", "address", "postal_code"), "text"),
-    "subscriber_member_id": (("subscriber", "member_id"), "text"),
-    "subscriber_group_number": (("subscriber", "group_number"), "text"),
-    "subscriber_relationship": (("subscriber", "relationship"), "text"),
-    "subscriber_first_name": (("subscriber", "first_name"), "text"),
-    "subscriber_last_name": (("subscriber", "last_name"), "text"),
-    "subscriber_birth_date": (("subscriber", "birth_date"), "date"),
-    "billing_name": (("billing_provider", "name"), "text"),
-    "billing_npi": (("billing_provider", "npi"), "text"),
-    "billing_tax_id": (("billing_provider", "tax_id"), "text"),
-    "billing_taxonomy": (("billing_provider", "taxonomy"), "text"),
-    "billing_address_line1": (("billing_provider", "address", "line1"), "text"),
-    "billing_address_line2": (("billing_provider", "address", "line2"), "text"),
-    "billing_city": (("billing_provider", "address", "city"), "text"),
-    "billing_state": (("billing_provider", "address", "state"), "text"),
-    "billing_postal_code": (("billing_provider", "address", "postal_code"), "text"),
-    "rendering_name": (("rendering_provider", "name"), "text"),
-    "rendering_npi": (("rendering_provider", "npi"), "text"),
-    "diagnoses": (("diagnoses",), "list"),
-    "consent_obtained_on": (("consent", "obtained_on"), "date"),
-    "consent_method": (("consent", "method"), "text"),
-    "consent_document_ref": (("consent", "document_ref"), "text"),
-    "consent_revoked_on": (("consent", "revoked_on"), "date"),
-    "care_plan_document_ref": (("care_plan", "document_ref"), "text"),
-    "care_plan_last_reviewed_on": (("care_plan", "last_reviewed_on"), "date"),
-    "care_plan_shared_with_patient_on": (("care_plan", "shared_with_patient_on"), "date"),
-    "care_plan_elements": (("care_plan", "elements"), "list"),
-    "other_services": (("other_services",), "services"),
-    "initiating_visit_date": (("initiating_visit", "date"), "date"),
-    "initiating_visit_code": (("initiating_visit", "code"), "text"),
-    "complexity_medical_decision_making": (("complexity", "medical_decision_making"), "text"),
-    "complexity_care_plan_revised_on": (("complexity", "care_plan_revised_on"), "date"),
-    "inpatient_stays": (("inpatient_stays",), "stays"),
-}
-LINE_COLUMNS: dict[str, tuple[tuple[str, ...], str]] = {
-    "line_code": (("code",), "text"),
-    "line_modifiers": (("modifiers",), "list"),
-    "line_units": (("units",), "int"),
-    "line_charge": (("charge",), "text"),
-    "line_date_of_service": (("date_of_service",), "date"),
-    "line_place_of_service": (("place_of_service",), "text"),
-    "line_diagnosis_pointers": (("diagnosis_pointers",), "int_list"),
-}
-TIME_COLUMNS: dict[str, tuple[tuple[str, ...], str]] = {
-    "claim_id": (("claim_id",), "text"),
-    "version": (("version",), "int"),
-    "date": (("date",), "date"),
-    "minutes": (("minutes",), "int"),
-    "performer_role": (("performer_role",), "text"),
-    "performer": (("performer",), "text"),
-    "activity": (("activity",), "text"),
-    "face_to_face": (("face_to_face",), "bool"),
-}
-REQUIRED_CLAIM_COLUMNS = ("claim_id", "version", "payer_id", "service_month", "diagnoses",
-                          *(c for c in LINE_COLUMNS if c != "line_modifiers"))
-_GROUPS_WITH_LISTS = {("care_plan",): "elements"}
-_PATH_TO_COLUMN = {path: name for name, (path, _) in CLAIM_COLUMNS.items()}
-
-
-class CellError(ValueError):
-    """A cell that cannot be read; the message is advice, never the cell's value."""
-
-
-# --- cells ------------------------------------------------------------------------------
-
-def _date(text: str) -> str:
-    if _ISO_DATE.match(text):
-        return text
-    if _US_DATE.match(text):
-        raise CellError("dates must be YYYY-MM-DD; this looks like MM/DD/YYYY (give "
-                        "2026-10-31, not 10/31/2026)")
-    raise CellError("dates must be YYYY-MM-DD, such as 2026-10-31")
-
-
-def _int(text: str) -> int:
-    if not _INT.match(text):
-        raise CellError("give a whole number, such as 1")
-    return int(text)
-
-
-def _split(text: str) -> list[str]:
-    return [part.strip() for part in text.split(LIST_SEPARATOR) if part.strip()]
-
-
-def _services(text: str) -> list[dict[str, str]]:
-    services = []
-    for part in _split(text):
-        code, sep, when = (p.strip() for p in part.partition("@"))
-        if not sep or not code or not when:
-            raise CellError("give other services as CODE@YYYY-MM-DD separated by |, such as "
-                            "99214@2026-10-12")
-        services.append({"code": code, "date": _date(when)})
-    return services
-
-
-def _stays(text: str) -> list[dict[str, str]]:
-    stays = []
-    for part in _split(text):
-        admitted, sep, discharged = (p.strip() for p in part.partition("/"))
-        if not sep or not admitted or not discharged:
-            raise CellError("give inpatient stays as ADMITTED/DISCHARGED dates separated by |, "
-                            "such as 2026-10-05/2026-10-09")
-        stays.append({"admitted_on": _date(admitted), "discharged_on": _date(discharged)})
-    return stays
-
-
-def _bool(text: str) -> bool:
-    lowered = text.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    raise CellError("give true or false")
-
-
-_CONVERT = {
-    "text": lambda text: text,
-    "int": _int,
-    "date": _date,
-    "list": _split,
-    "int_list": lambda text: [_int(p) for p in _split(text)],
-    "services": _services,
-    "stays": _stays,
-    "bool": _bool,
-}
-
-
-def _put(target: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
-    for key in path[:-1]:
-        target = target.setdefault(key, {})
-    target[path[-1]] = value
-
-
-# --- files ------------------------------------------------------------------------------
-
-@dataclass
-class _Table:
-    """A CSV file opened for reading, its separator found from the header."""
-
-    path: Path
-    columns: dict[str, tuple[tuple[str, ...], str]]
-    required: tuple[str, ...]
-    header: list[str] = field(default_factory=list)
-    layout: str = "fixtures/claims/csv/README.md"  # where the columns are documented
-
-    def open(self) -> tuple[Any, csv.DictReader[str]]:
-        try:
-            handle = self.path.open(encoding="utf-8-sig", newline="")
-            first = handle.readline()
-            handle.seek(0)  # utf-8-sig skips the byte-order mark again after a rewind
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-            raise ClaimFileError(f"{self.path.name}: cannot read the file ({reason})") from None
-        delimiter = ";" if first.count(";") > first.count(",") else ","
-        reader = csv.DictReader(handle, delimiter=delimiter, restkey="\0extra")
-        try:
-            names = reader.fieldnames or []
-        except (csv.Error, UnicodeDecodeError) as exc:
-            handle.close()
-            raise ClaimFileError(f"{self.path.name}: cannot read the header ({exc})") from None
-        self.header = [n.strip().lower() for n in names]
-        reader.fieldnames = self.header
-        self._check_header()
-        return handle, reader
-
-    def _check_header(self) -> None:
-        name = self.path.name
-        if not self.header or not any(self.header):
-            handle_msg = "the file is empty; the first row must name the columns"
-            raise ClaimFileError(f"{name}: {handle_msg}")
-        if not any(column in self.columns for column in self.header):
-            raise ClaimFileError(f"{name}: row 1 names no known column; the first row must be "
-                                 f"the header (see {self.layout})")
-        seen = set()
-        for index, column in enumerate(self.header, start=1):
-            if column in seen:
-                raise ClaimFileError(f"{name}, row 1, column {index}: this column appears "
-                                     "twice")
-            seen.add(column)
-            if column not in self.columns:
-                # The header's own text is not echoed: a file without a header would put a
-                # patient's data here. Name the known column it resembles instead.
-                close = difflib.get_close_matches(column, list(self.columns), n=1)
-                hint = f" (did you mean {close[0]}?)" if close else ""
-                raise ClaimFileError(
-                    f"{name}, row 1, column {index}: not a known column{hint}; the CSV "
-                    f"layout is documented in {self.layout}")
-        missing = [c for c in self.required if c not in seen]
-        if missing:
-            raise ClaimFileError(f"{name}: required column(s) missing: {', '.join(missing)}")
-
-
-@dataclass
-class _Row:
-    number: int
-    cells: dict[str, str]
-
-
-def _rows(table: _Table, handle: Any, reader: csv.DictReader[str]) -> Iterator[_Row | str]:
-    """Trimmed rows, skipping empty ones; a str is a row-level problem."""
-    with handle:
-        try:
-            for raw in reader:
-                number = reader.line_num
-                if raw.get("\0extra"):
-                    yield f"row {number}: more cells than the header has columns"
-                    continue
-                cells = {k: (v or "").strip() for k, v in raw.items() if k != "\0extra"}
-                if any(cells.values()):
-                    yield _Row(number, cells)
-        except (csv.Error, UnicodeDecodeError) as exc:
-            yield f"row {reader.line_num + 1}: cannot be read as CSV ({exc})"
-
-
-# --- time entries -----------------------------------------------------------------------
-
-@dataclass
-class _TimeEntries:
-    by_claim: dict[tuple[str, int], list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
-    problems: dict[tuple[str, int] | None, list[ClaimProblem]] = field(default_factory=dict)
-    source: str = ""
-
-
-def _read_time_entries(path: Path) -> _TimeEntries:
-    result = _TimeEntries(source=path.name)
-    if not path.exists():
-        return result
-    table = _Table(path, TIME_COLUMNS, tuple(TIME_COLUMNS))
-    handle, reader = table.open()
-    for row in _rows(table, handle, reader):
-        if isinstance(row, str):
-            location, _, message = row.partition(": ")
-            result.problems.setdefault(None, []).append(
-                ClaimProblem(path.name, location, None, None, message))
-            continue
-        claim_id = row.cells.get("claim_id") or None
-        values: dict[str, Any] = {}
-        problems = []
-        for column, (path_, kind) in TIME_COLUMNS.items():
-            text = row.cells.get(column, "")
-            if not text:
-                problems.append((column, "required cell is empty"))
-                continue
-            try:
-                values[path_[0]] = _CONVERT[kind](text)
-            except CellError as exc:
-                problems.append((column, str(exc)))
-        key = (claim_id, values["version"]) if claim_id and "version" in values else None
-        for column, message in problems:
-            result.problems.setdefault(key, []).append(ClaimProblem(
-                path.name, f"row {row.number}, column {column}", claim_id,
-                f"time_entries.{column}", message))
-        if key is not None and not problems:
-            entry = {k: v for k, v in values.items() if k not in ("claim_id", "version")}
-            result.by_claim.setdefault(key, []).append((row.number, entry))
-    return result
-
-
-# --- claims -----------------------------------------------------------------------------
+__all__ = [
+    "CLAIM_COLUMNS",
+    "LINE_COLUMNS",
+    "LIST_SEPARATOR",
+    "REQUIRED_CLAIM_COLUMNS",
+    "TIME_COLUMNS",
+    "TIME_SUFFIX",
+    "CellError",
+    "read_csv_claims",
+    "time_file_for",
+]
 
 @dataclass
 class _Group:
     key: tuple[str, str]
-    rows: list[_Row]
+    rows: list[CsvRow]
 
 
-def _groups(rows: Iterator[_Row | str], source: str) -> Iterator[_Group | ClaimProblem]:
+def _groups(rows: Iterator[CsvRow | str], source: str) -> Iterator[_Group | ClaimProblem]:
     """Adjacent rows of the same (claim_id, version) form one claim."""
     seen: dict[tuple[str, str], int] = {}
     current: _Group | None = None
@@ -387,15 +143,8 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return path
 
 
-def _error_message(err: Any) -> str:
-    describe = getattr(claims_module, "_message", None)
-    if describe is not None:
-        return str(describe(err))
-    return str(err["msg"]).removeprefix("Value error, ")  # pragma: no cover
-
-
 class _ClaimBuilder:
-    def __init__(self, source: str, time: _TimeEntries):
+    def __init__(self, source: str, time: TimeEntries):
         self.source = source
         self.time = time
 
@@ -420,10 +169,10 @@ class _ClaimBuilder:
             if not text:
                 continue
             try:
-                _put(data, path, _CONVERT[kind](text))
+                put(data, path, CONVERT[kind](text))
             except CellError as exc:
                 problem(first.number, column, ".".join(path), str(exc))
-        for group_path, list_name in _GROUPS_WITH_LISTS.items():
+        for group_path, list_name in GROUPS_WITH_LISTS.items():
             if group_path[0] in data:
                 data[group_path[0]].setdefault(list_name, [])
         lines = []
@@ -434,7 +183,7 @@ class _ClaimBuilder:
                 if not text:
                     continue
                 try:
-                    _put(service_line, path, _CONVERT[kind](text))
+                    put(service_line, path, CONVERT[kind](text))
                 except CellError as exc:
                     problem(row.number, column, f"service_lines[{i}].{path[0]}", str(exc))
             lines.append(service_line)
@@ -454,13 +203,13 @@ class _ClaimBuilder:
                 if err["type"] == "claim_field":
                     loc = (*loc, err["ctx"]["field"])
                 number, where, source = self._locate(loc, group, entries)
-                problem(number, where, _field_path(loc), _error_message(err), source)
+                problem(number, where, _field_path(loc), problem_message(err), source)
             yield from problems
 
     @staticmethod
     def _time_key(group: _Group) -> tuple[str, int] | None:
         claim_id, version = group.key
-        return (claim_id, int(version)) if claim_id and _INT.match(version) else None
+        return (claim_id, int(version)) if claim_id and WHOLE_NUMBER.match(version) else None
 
     def _locate(self, loc: tuple[Any, ...], group: _Group,
                 entries: list[tuple[int, dict[str, Any]]]) -> tuple[int, str | None, str]:
@@ -476,8 +225,8 @@ class _ClaimBuilder:
             return row, column, self.time.source
         names = tuple(p for p in loc if isinstance(p, str))
         while names:
-            if names in _PATH_TO_COLUMN:
-                return first, _PATH_TO_COLUMN[names], self.source
+            if names in PATH_TO_COLUMN:
+                return first, PATH_TO_COLUMN[names], self.source
             names = names[:-1]
         return first, None, self.source
 
@@ -495,11 +244,6 @@ class _ClaimBuilder:
                 "file: check claim_id and version")
 
 
-def time_file_for(path: Path) -> Path:
-    """``batch.csv`` -> ``batch.time.csv`` beside it."""
-    return path.with_name(path.stem + TIME_SUFFIX)
-
-
 def read_csv_claims(path: Path) -> Iterator[LoadedClaim | ClaimProblem]:
     """Claims and problems in file order. The headers of both files, and the whole time file,
     are read at once (so a file that cannot be a claim batch raises ClaimFileError here);
@@ -507,16 +251,16 @@ def read_csv_claims(path: Path) -> Iterator[LoadedClaim | ClaimProblem]:
     path = Path(path)
     if path.name.endswith(TIME_SUFFIX):
         raise ClaimFileError(f"{path.name} is a time-entries file; give the claims file")
-    time = _read_time_entries(time_file_for(path))
-    table = _Table(path, {**CLAIM_COLUMNS, **LINE_COLUMNS}, REQUIRED_CLAIM_COLUMNS)
+    time = read_time_entries(time_file_for(path))
+    table = CsvTable(path, {**CLAIM_COLUMNS, **LINE_COLUMNS}, REQUIRED_CLAIM_COLUMNS)
     handle, reader = table.open()
     return _stream(path, table, handle, reader, time)
 
 
-def _stream(path: Path, table: _Table, handle: Any, reader: csv.DictReader[str],
-            time: _TimeEntries) -> Iterator[LoadedClaim | ClaimProblem]:
+def _stream(path: Path, table: CsvTable, handle: Any, reader: csv.DictReader[str],
+            time: TimeEntries) -> Iterator[LoadedClaim | ClaimProblem]:
     builder = _ClaimBuilder(path.name, time)
-    for group in _groups(_rows(table, handle, reader), path.name):
+    for group in _groups(read_rows(table, handle, reader), path.name):
         if isinstance(group, ClaimProblem):
             yield group
         else:

@@ -1,117 +1,181 @@
 """`portalbot validate` over a big JSON Lines file on every core: the per-claim work
-(parsing, the claim format, the CCM rules) in a process pool, the cross-claim checks in
-the parent as a merge.
+(parsing, the claim format, the CCM rules, rendering the verdict as text) in a process
+pool, the cross-claim checks in the parent as a merge.
 
 A claim's verdict depends on nothing outside it except two checks that need the whole
 file: a (claim_id, version) may appear once, and one claim per patient-month
-(CCM-EXCL-06). Workers take chunks of raw lines and send back verdicts without those;
-the parent sees the chunks in file order and adds them, exactly as the streaming
-``BatchChecker`` would. Memory stays flat: a chunk at a time in flight per worker, and
-only the patient-months (not the claims) remembered.
+(CCM-EXCL-06). The parent only cuts the file into byte ranges at line ends (it never
+reads the claims); each worker reads its range, checks its claims and sends back small
+rows — the rendered verdict, its findings as tuples, and what the merge needs. The parent
+sees the ranges in file order and applies the file-wide checks exactly as the streaming
+``BatchChecker`` would, re-rendering the rare verdict the merge adds a finding to.
+Memory stays flat: a range at a time in flight per worker, and only the patient-months
+(not the claims) remembered.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import replace
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, NamedTuple
 
-from portalbot.claims import (
-    ClaimFileError,
-    ClaimProblem,
-    _bounded_lines,
-    _iter_jsonl,
-    _open_binary,
-)
+from portalbot.claim_json import MAX_LINE_BYTES, bounded_lines, iter_jsonl, open_binary
+from portalbot.claim_problems import ClaimFileError, ClaimProblem
 from portalbot.config import Settings
 from portalbot.rules.checks import analyse, duplicate_finding_for, run_checks
-from portalbot.rules.model import Verdict
+from portalbot.rules.model import CodeUnits, Finding, Verdict
+from portalbot.verdict_output import Rendered, render
 
-CHUNK_LINES = 2_000
+CHUNK_BYTES = 4 << 20  # a range's size: ~2,500 claims, so few round trips per worker
+_SCAN = 1 << 16
 
 
-@dataclass(frozen=True)
-class Checked:
-    """A verdict on everything but the cross-claim checks, and what those need."""
+class Checked(NamedTuple):
+    """A claim checked on its own, compact for the trip between processes."""
 
-    verdict: Verdict
+    line: int  # within its range, 0-based
     patient_month: tuple[str, str, str]
     frequency: str
-    location: str
+    row: Rendered
+    findings: tuple[tuple[str, str, str, str], ...]
+    supported: tuple[tuple[tuple[str, int], ...], ...]
 
 
-Item = Checked | ClaimProblem
+Item = Checked | tuple[int, ClaimProblem]
 _checker: Any = None
+_fmt = "json"
 
 
-def _init_worker(settings: Settings) -> None:
-    global _checker
-    from portalbot.intake import RuleChecker
+def _init_worker(settings: Settings, fmt: str) -> None:
+    """Build the rules once per process; a forked worker inherits the parent's."""
+    global _checker, _fmt
+    _fmt = fmt
+    if _checker is None or _checker.settings is not settings:
+        from portalbot.payer_rules import RuleChecker
 
-    _checker = RuleChecker(settings)
+        _checker = RuleChecker(settings)
 
 
-def _check_lines(start: int, lines: list[bytes | None]) -> list[Item]:
-    """One chunk: parse, validate and check each claim on its own (in a worker)."""
+def _check(lines: list[bytes | None], first: bool) -> tuple[int, list[Item]]:
+    """One range's lines: parse, validate, check and render each claim on its own."""
+    start = 1 if first else 2  # only the file's first line may start with a byte-order mark
     items: list[Item] = []
-    for item in _iter_jsonl(lines, "", start=start):
+    for item in iter_jsonl(lines, "", start=start):
+        line = int(item.location.removeprefix("line ")) - start
         if isinstance(item, ClaimProblem):
-            items.append(item)
+            items.append((line, item))
             continue
         claim = item.claim
         context = _checker.context_for(claim.payer_id)
         analysis = analyse(claim, context.code_table)
         findings = tuple(run_checks(claim, analysis, context))
         verdict = Verdict(claim.claim_id, claim.version, findings, analysis.supported)
-        items.append(Checked(verdict, claim.patient_month, claim.frequency, item.location))
-    return items
+        items.append(Checked(
+            line, claim.patient_month, claim.frequency, render(verdict, _fmt),
+            tuple((f.rule, f.severity, f.field, f.message) for f in findings),
+            tuple(tuple((c.code, c.units) for c in s) for s in analysis.supported)))
+    return len(lines), items
 
 
-def _chunks(path: Path) -> Iterator[tuple[int, list[bytes | None]]]:
-    with _open_binary(path) as handle:
-        lines = _bounded_lines(handle)
-        start = 1
-        while chunk := list(islice(lines, CHUNK_LINES)):
-            yield start, chunk
-            start += len(chunk)
+def _check_range(path: Path, start: int, end: int) -> tuple[int, list[Item]]:
+    with open_binary(path) as handle:
+        handle.seek(start)
+        return _check(_range_lines(handle, start, end), first=start == 0)
+
+
+def _range_lines(handle: BinaryIO, start: int, end: int) -> list[bytes | None]:
+    """The lines of [start, end) as ``bounded_lines`` gives them (an overlong one as None).
+    A range of normal lines is read at once; one holding an overlong line, line by line."""
+    if end - start > CHUNK_BYTES + MAX_LINE_BYTES:
+        lines = []
+        for line in bounded_lines(handle):
+            lines.append(line)
+            if handle.tell() >= end:
+                break
+        return lines
+    split: list[bytes | None] = list(handle.read(end - start).split(b"\n"))
+    if split and split[-1] == b"":
+        split.pop()  # the range ends with a line break
+    return [None if line is not None and len(line) > MAX_LINE_BYTES else line
+            for line in split]
+
+
+def _ranges(path: Path) -> Iterator[tuple[int, int]]:
+    """[start, end) byte ranges of about CHUNK_BYTES, each ending after a line break."""
+    with open_binary(path) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        start = 0
+        while start < size:
+            end = _line_end(handle, start + CHUNK_BYTES, size)
+            yield start, end
+            start = end
+
+
+def _line_end(handle: BinaryIO, at: int, size: int) -> int:
+    """Just past the first line break at or after byte ``at - 1`` (or the file's end);
+    read in small pieces, so even a gigabyte "line" is never held."""
+    if at >= size:
+        return size
+    handle.seek(at - 1)
+    position = at - 1
+    while piece := handle.read(_SCAN):
+        found = piece.find(b"\n")
+        if found >= 0:
+            return position + found + 1
+        position += len(piece)
+    return size
 
 
 class Merge:
-    """The file-wide checks, applied in file order: what ``_without_duplicates`` and
+    """The file-wide checks, applied in file order: what ``without_duplicates`` and
     ``BatchChecker`` do for the serial path."""
 
-    def __init__(self, source: str, max_problems: int):
-        self.source, self.max_problems = source, max_problems
+    def __init__(self, source: str, max_problems: int, fmt: str = "json"):
+        self.source, self.max_problems, self.fmt = source, max_problems, fmt
         self.first_seen: dict[tuple[str, int], str] = {}
         self.months: dict[tuple[str, str, str], tuple[str, ...]] = {}
         self.problems: list[ClaimProblem] = []
         self.more_problems = self.claims = 0
+        self.lines = 0  # lines of the ranges merged so far
 
-    def add(self, item: Item) -> Verdict | None:
-        if isinstance(item, ClaimProblem):
-            self._problem(replace(item, source=self.source))
-            return None
-        verdict = item.verdict
-        key = (verdict.claim_id, verdict.version)
+    def add_range(self, lines: int, items: Iterable[Item]) -> Iterator[Rendered]:
+        base, self.lines = self.lines + 1, self.lines + lines
+        for item in items:
+            if isinstance(item, Checked):
+                row = self.add(item, f"line {base + item.line}")
+                if row is not None:
+                    yield row
+            else:
+                line, problem = item
+                self._problem(replace(problem, source=self.source,
+                                      location=f"line {base + line}"))
+
+    def add(self, item: Checked, location: str) -> Rendered | None:
+        row = item.row
+        key = (row.claim_id, row.version)
         if key in self.first_seen:
             self._problem(ClaimProblem(
-                self.source, item.location, key[0], "claim_id",
+                self.source, location, key[0], "claim_id",
                 f"version {key[1]} of this claim already appears at {self.first_seen[key]}; "
                 "each (claim_id, version) may appear once in a file"))
             return None
-        self.first_seen[key] = item.location
+        self.first_seen[key] = location
         self.claims += 1
         known = self.months.get(item.patient_month, ())
-        duplicate = duplicate_finding_for(verdict.claim_id, item.frequency, known)
-        if item.frequency != "void" and verdict.claim_id not in known:
-            self.months[item.patient_month] = (*known, verdict.claim_id)
+        if item.frequency != "void" and row.claim_id not in known:
+            self.months[item.patient_month] = (*known, row.claim_id)
+        duplicate = duplicate_finding_for(row.claim_id, item.frequency, known) if known else None
         if duplicate is None:
-            return verdict
-        return replace(verdict, findings=(*verdict.findings, duplicate))
+            return row
+        verdict = Verdict(row.claim_id, row.version,
+                          (*(Finding(*f) for f in item.findings), duplicate),  # type: ignore[arg-type]
+                          tuple(tuple(CodeUnits(*c) for c in s) for s in item.supported))
+        return render(verdict, self.fmt)
 
     def _problem(self, problem: ClaimProblem) -> None:
         if len(self.problems) < self.max_problems:
@@ -129,40 +193,36 @@ def workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def check_file(path: Path, settings: Settings, merge: Merge) -> Iterator[Verdict]:
-    """The verdicts of a JSON Lines file in file order; problems collect in ``merge``.
-    One chunk (a small file) is checked here, without starting a pool."""
-    chunks = _chunks(path)
-    first = list(islice(chunks, 2))
+def check_file(path: Path, settings: Settings, merge: Merge) -> Iterator[Rendered]:
+    """The rendered verdicts of a JSON Lines file in file order; problems collect in
+    ``merge``. A file of one range, or a machine of one core, is checked here without a
+    pool; so is what is not a regular file (a pipe cannot be cut into ranges)."""
+    _init_worker(settings, merge.fmt)  # before the pool: forked workers inherit the rules
+    if not path.is_file():
+        yield from _in_process_lines(path, merge)
+        return
+    ranges = _ranges(path)
+    first = list(islice(ranges, 2))
     if len(first) < 2 or workers() < 2:
-        _init_worker(settings)
-        results: Iterator[list[Item]] = (_check_lines(s, c) for s, c in chain(first, chunks))
-        yield from _merged(results, merge)
+        for start, end in chain(first, ranges):
+            yield from merge.add_range(*_check_range(path, start, end))
         return
     with ProcessPoolExecutor(workers(), initializer=_init_worker,
-                             initargs=(settings,)) as pool:
-        pending = chain(first, chunks)
-        # map() submits every chunk at once; bound what is in flight so memory stays flat.
-        yield from _merged(_bounded_map(pool, pending, 2 * workers()), merge)
+                             initargs=(settings, merge.fmt)) as pool:
+        pending: deque[Future[tuple[int, list[Item]]]] = deque()
+        for start, end in chain(first, ranges):
+            # map() would submit every range at once; a bounded window keeps memory flat.
+            pending.append(pool.submit(_check_range, path, start, end))
+            if len(pending) > 2 * workers():
+                yield from merge.add_range(*pending.popleft().result())
+        while pending:
+            yield from merge.add_range(*pending.popleft().result())
 
 
-def _bounded_map(pool: ProcessPoolExecutor, chunks: Any, window: int) -> Iterator[list[Item]]:
-    from collections import deque
-
-    iterator = iter(chunks)
-    futures: deque[Any] = deque(pool.submit(_check_lines, s, c) for s, c in islice(iterator, window))
-    while futures:
-        result = futures.popleft().result()
-        for start, chunk in islice(iterator, 1):
-            futures.append(pool.submit(_check_lines, start, chunk))
-        yield result
-
-
-def _merged(results: Iterator[list[Item]], merge: Merge) -> Iterator[Verdict]:
-    for chunk in results:
-        for item in chunk:
-            verdict = merge.add(item)
-            if verdict is not None:
-                yield verdict
-
-
+def _in_process_lines(path: Path, merge: Merge) -> Iterator[Rendered]:
+    with open_binary(path) as handle:
+        lines = bounded_lines(handle)
+        first = True
+        while chunk := list(islice(lines, 2_000)):
+            yield from merge.add_range(*_check(chunk, first))
+            first = False

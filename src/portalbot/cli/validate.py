@@ -6,6 +6,7 @@ Imports the rules and the claim model only when the command runs, so its help is
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import sys
@@ -26,11 +27,12 @@ from portalbot.cli.common import (
     settings_for,
     usage_error,
 )
-from portalbot.text import for_terminal, visible
+from portalbot.text import for_terminal
 
 if TYPE_CHECKING:
     from portalbot.claims import ClaimBatchFile
-    from portalbot.intake import RuleChecker
+    from portalbot.payer_rules import RuleChecker
+    from portalbot.verdict_output import Rendered
 
 
 @click.command()
@@ -46,30 +48,30 @@ def validate(ctx: click.Context, file: Path, fmt: str, fix_path: Path | None,
     """Check claims against the CCM rules without submitting anything."""
     settings = settings_for(ctx)
     if fix_path is None and evidence is None and file.suffix.lower() in {".jsonl", ".ndjson"}:
-        verdicts, problems, unreadable = _parallel(file, settings)
+        rows, problems, unreadable = _parallel(file, settings, fmt)
     else:
-        verdicts, problems, unreadable = _serial(file, settings, evidence, fix_path)
+        rows, problems, unreadable = _serial(file, settings, evidence, fix_path, fmt)
     with environment_errors():
-        first = next(verdicts, None)  # a file refused as a whole is refused before output
-        counts = _write(fmt, itertools.chain([first] if first else [], verdicts), problems)
+        first = next(rows, None)  # a file refused as a whole is refused before output
+        counts = _write(fmt, itertools.chain([first] if first else [], rows), problems)
     checked, held = counts
     err.print(f"portalbot: {checked} claims checked, {held} held, "
               f"{unreadable()} unreadable", highlight=False)
     sys.exit(EXIT_NEEDS_PERSON if held or unreadable() else EXIT_OK)
 
 
-Verdicts = Iterator[Any]
+Rows = Iterator["Rendered"]  # verdicts rendered for the output format
 
 
-def _parallel(file: Path, settings: Any) -> tuple[Verdicts, Callable[[], list[Any]],
-                                                  Callable[[], int]]:
+def _parallel(file: Path, settings: Any, fmt: str) -> tuple[Rows, Callable[[], list[Any]],
+                                                            Callable[[], int]]:
     """JSON Lines on every core (portalbot.validation); problems are known once it ends."""
     from portalbot.claims import ClaimFileError
     from portalbot.validation import Merge, check_file
 
-    merge = Merge(file.name, settings.max_problems_reported)
+    merge = Merge(file.name, settings.max_problems_reported, fmt)
 
-    def verdicts() -> Verdicts:
+    def verdicts() -> Rows:
         try:
             yield from check_file(file, settings, merge)
         except ClaimFileError as exc:
@@ -79,21 +81,24 @@ def _parallel(file: Path, settings: Any) -> tuple[Verdicts, Callable[[], list[An
     return verdicts(), lambda: merge.problems, lambda: len(merge.problems) + merge.more_problems
 
 
-def _serial(file: Path, settings: Any, evidence: Path | None,
-            fix_path: Path | None) -> tuple[Verdicts, Callable[[], list[Any]], Callable[[], int]]:
+def _serial(file: Path, settings: Any, evidence: Path | None, fix_path: Path | None,
+            fmt: str) -> tuple[Rows, Callable[[], list[Any]], Callable[[], int]]:
+    """Every other input (a JSON array, CSV, X12, or with --fix/--evidence) in this process:
+    the file is loaded whole, as ``submit`` loads it."""
     from portalbot import rules
-    from portalbot.intake import RuleChecker
+    from portalbot.payer_rules import RuleChecker
+    from portalbot.verdict_output import render
 
     batch = load_or_exit(file, settings, evidence)
     with environment_errors():
         checker = RuleChecker(settings)
     if fix_path is None:
-        verdicts: Verdicts = (checker.verdict(loaded.claim) for loaded in batch.claims)
+        rows: Rows = (render(checker.verdict(loaded.claim), fmt) for loaded in batch.claims)
     else:
         listed = [checker.verdict(loaded.claim) for loaded in batch.claims]
         _write_fixes(rules, checker, batch, listed, fix_path)
-        verdicts = iter(listed)
-    return verdicts, lambda: batch.problems, lambda: batch.unreadable
+        rows = (render(verdict, fmt) for verdict in listed)
+    return rows, lambda: batch.problems, lambda: batch.unreadable
 
 
 def _report_problems(problems: list[Any], more: int) -> None:
@@ -104,38 +109,49 @@ def _report_problems(problems: list[Any], more: int) -> None:
             "(max_problems_reported in the config)")
 
 
-def _write(fmt: str, verdicts: Verdicts, problems: Callable[[], list[Any]]) -> tuple[int, int]:
-    """Verdicts to stdout: JSON streamed one verdict at a time when stdout is a file or a
-    pipe (pretty-printed only on a terminal); the table needs every row for its widths."""
-    from portalbot import rules
+def _write(fmt: str, rows: Rows, problems: Callable[[], list[Any]]) -> tuple[int, int]:
+    """Verdicts to stdout, streamed when stdout is a file or a pipe (JSON one verdict a
+    line, the table spooled until its widths are known); pretty-printed on a terminal."""
+    from portalbot.verdict_output import JsonWriter, TableWriter
 
     stream = sys.stdout
-    checked = held = 0
-    if fmt == "json" and not stream.isatty():
-        stream.write("[")
-        separator = "\n"
-        for verdict in verdicts:
-            checked += 1
-            held += not verdict.billable
-            stream.write(separator + json.dumps(verdict.to_json()))
-            separator = ",\n"
-        for entry in unreadable_entries(problems()):
-            stream.write(separator + json.dumps(entry))
-            separator = ",\n"
-        stream.write("\n]\n")
-        stream.flush()
-        return checked, held
-    listed = list(verdicts)
-    checked, held = len(listed), sum(1 for v in listed if not v.billable)
+    if stream.isatty():
+        return _write_terminal(fmt, list(rows), problems)
     if fmt == "json":
-        document = [v.to_json() for v in listed] + unreadable_entries(problems())
+        writer = JsonWriter(stream)
+        for row in rows:
+            writer.add(row)
+        writer.finish(unreadable_entries(problems()))
+        return writer.checked, writer.held
+    table = TableWriter(stream)
+    try:
+        for row in rows:
+            table.add(row)
+        table.finish()
+    finally:
+        table.close()
+    return table.checked, table.held
+
+
+def _write_terminal(fmt: str, rows: list[Rendered], problems: Callable[[], list[Any]]
+                    ) -> tuple[int, int]:
+    from portalbot.verdict_output import TableWriter
+
+    held = sum(1 for row in rows if not row.billable)
+    if fmt == "json":
+        document = [json.loads(row.text) for row in rows] + unreadable_entries(problems())
         out.print_json(json.dumps(document), ensure_ascii=True)
-    elif stream.isatty():
-        out.print(visible(rules.render_table(listed), keep_newlines=True), highlight=False,
-                  markup=False)
-    else:
-        stream.write(visible(rules.render_table(listed), keep_newlines=True))
-    return checked, held
+        return len(rows), held
+    text = io.StringIO()
+    table = TableWriter(text)
+    try:
+        for row in rows:
+            table.add(row)
+        table.finish()
+    finally:
+        table.close()
+    out.print(text.getvalue(), highlight=False, markup=False)
+    return len(rows), held
 
 
 def unreadable_entries(problems: list[Any]) -> list[dict[str, Any]]:

@@ -1,6 +1,6 @@
 """CCM billing rules: the code table as data, minute counting, code derivation and checks.
 
-The rule ids, severities and sources are listed in `portalbot.rules.checks` and in
+The rule ids, severities and sources are listed in `portalbot.rules.catalogue` and in
 `rules/README.md`. Typical use::
 
     context = default_context()                    # Medicare table, packaged ICD-10-CM
@@ -9,7 +9,7 @@ The rule ids, severities and sources are listed in `portalbot.rules.checks` and 
     print(render_table(verdicts))
 """
 
-from portalbot.rules.checks import RULES, RuleInfo
+from portalbot.rules.catalogue import RULES, RuleInfo
 from portalbot.rules.codes import (
     CcmCode,
     CodeKind,

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from portalbot.claims import Claim
 from portalbot.rules.checks import analyse, duplicate_finding, run_checks
 from portalbot.rules.context import PatientMonth, RuleContext
-from portalbot.rules.model import Finding, Verdict, format_code_sets
+from portalbot.rules.model import Verdict, format_code_sets
 
 
 def _evaluate(claim: Claim, context: RuleContext, others: Iterable[str]) -> Verdict:
@@ -58,36 +58,62 @@ class BatchChecker:
         return len(self._seen)
 
 
-def _first_error(verdict: Verdict) -> Finding | None:
+def table_summary(verdict: Verdict) -> str:
+    """The row's last column: the first error, else how many warnings (else nothing)."""
     errors = verdict.errors
-    return errors[0] if errors else None
+    if errors:
+        first = errors[0]
+        return f"{first.rule} {first.field}: {first.message}"
+    warnings = verdict.warnings
+    return f"{len(warnings)} warning(s)" if warnings else ""
+
+
+def table_row(claim_id: str, version: int, billable: bool, summary: str, *, id_width: int,
+              width: int = 100) -> str:
+    """One claim's line of the table, cut to ``width`` (the findings below say it all)."""
+    status = "billable" if billable else "held"
+    line = f"{claim_id:<{id_width}}  {version:>3}  {status:<8}  {summary}"
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def table_head(id_width: int, *, width: int = 100) -> list[str]:
+    return [f"{'claim':<{id_width}}  {'ver':>3}  {'status':<8}  first error",
+            "-" * min(width, id_width + 20 + 40)]
+
+
+def table_count(claims: int, held: int) -> str:
+    return f"{claims} claim(s): {claims - held} billable, {held} held"
+
+
+def table_details(verdict: Verdict) -> list[str]:
+    """The claim's block under "findings:": what its minutes support and every finding with
+    its rule, field and fix; nothing for a claim without findings or supported codes."""
+    if not (verdict.findings or verdict.supported_code_sets):
+        return []
+    lines = [f"{verdict.claim_id} v{verdict.version}  supports: "
+             f"{format_code_sets(verdict.supported_code_sets)}"]
+    for f in verdict.findings:
+        lines.append(f"  {f.severity:<7}  {f.rule:<14}  {f.field}")
+        lines.append(f"           {f.message}")
+    return lines
 
 
 def render_table(verdicts: Iterable[Verdict], *, width: int = 100) -> str:
     """A plain-text report: one line per claim (billable or held, with its first error),
-    then every finding with its rule, field and fix, then each claim's supported codes."""
+    then every finding with its rule, field and fix, then each claim's supported codes.
+    ``portalbot.verdict_output.TableWriter`` writes the same text streaming."""
     verdicts = list(verdicts)
     id_width = max([len("claim"), *(len(v.claim_id) for v in verdicts)])
-    lines = [f"{'claim':<{id_width}}  {'ver':>3}  {'status':<8}  first error", ""]
-    lines[1] = "-" * min(width, id_width + 20 + 40)
+    lines = table_head(id_width, width=width)
     for v in verdicts:
-        first = _first_error(v)
-        status = "billable" if v.billable else "held"
-        summary = f"{first.rule} {first.field}: {first.message}" if first else (
-            f"{len(v.warnings)} warning(s)" if v.warnings else "")
-        line = f"{v.claim_id:<{id_width}}  {v.version:>3}  {status:<8}  {summary}"
-        lines.append(line if len(line) <= width else line[: width - 1] + "…")
+        lines.append(table_row(v.claim_id, v.version, v.billable, table_summary(v),
+                               id_width=id_width, width=width))
     held = sum(1 for v in verdicts if not v.billable)
     lines.append("")
-    lines.append(f"{len(verdicts)} claim(s): {len(verdicts) - held} billable, {held} held")
-    detailed = [v for v in verdicts if v.findings or v.supported_code_sets]
-    if detailed:
+    lines.append(table_count(len(verdicts), held))
+    details = [line for v in verdicts for line in table_details(v)]
+    if details:
         lines.append("")
         lines.append("findings:")
-    for v in detailed:
-        lines.append(f"{v.claim_id} v{v.version}  supports: "
-                     f"{format_code_sets(v.supported_code_sets)}")
-        for f in v.findings:
-            lines.append(f"  {f.severity:<7}  {f.rule:<14}  {f.field}")
-            lines.append(f"           {f.message}")
+    lines.extend(details)
     return "\n".join(lines) + "\n"

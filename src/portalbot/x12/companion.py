@@ -24,17 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from portalbot.claims import ClaimFileError, ClaimProblem
-from portalbot.claims_csv import (
-    _CONVERT,
-    _GROUPS_WITH_LISTS,
+from portalbot.claims_csv_cells import (
     CLAIM_COLUMNS,
+    CONVERT,
+    GROUPS_WITH_LISTS,
     TIME_COLUMNS,
     CellError,
-    _put,
-    _rows,
-    _Table,
-    time_file_for,
+    put,
 )
+from portalbot.claims_csv_files import CsvTable, read_rows, time_file_for
 
 EVIDENCE_FIELDS = ("consent", "care_plan", "time_entries", "other_services", "initiating_visit",
                    "complexity", "inpatient_stays")
@@ -173,9 +171,9 @@ def _from_csv(path: Path) -> Evidence:
     evidence = Evidence()
     time_path = time_file_for(path)
     times = _csv_times(time_path, evidence) if time_path.exists() else {}
-    table = _Table(path, EVIDENCE_COLUMNS, (KEY,), layout=LAYOUT)
+    table = CsvTable(path, EVIDENCE_COLUMNS, (KEY,), layout=LAYOUT)
     handle, reader = table.open()
-    for row in _rows(table, handle, reader):
+    for row in read_rows(table, handle, reader):
         if isinstance(row, str):
             location, _, message = row.partition(": ")
             evidence.stray.append(ClaimProblem(path.name, location, None, None, message))
@@ -219,11 +217,11 @@ def _csv_entry(source: str, number: int, cells: dict[str, str]
         if column == KEY or not text:
             continue
         try:
-            _put(entry, path, _CONVERT[kind](text))
+            put(entry, path, CONVERT[kind](text))
         except CellError as exc:
             problems.append(ClaimProblem(source, f"row {number}, column {column}", pcn,
                                          ".".join(path), str(exc)))
-    for (group,), list_name in _GROUPS_WITH_LISTS.items():
+    for (group,), list_name in GROUPS_WITH_LISTS.items():
         if group in entry:
             entry[group].setdefault(list_name, [])
     return entry, problems
@@ -231,10 +229,10 @@ def _csv_entry(source: str, number: int, cells: dict[str, str]
 
 def _csv_times(path: Path, evidence: Evidence) -> dict[str, list[tuple[int, dict[str, Any]]]]:
     """Time entries by patient control number; a bad row makes its claim unreadable."""
-    table = _Table(path, EVIDENCE_TIME_COLUMNS, tuple(EVIDENCE_TIME_COLUMNS), layout=LAYOUT)
+    table = CsvTable(path, EVIDENCE_TIME_COLUMNS, tuple(EVIDENCE_TIME_COLUMNS), layout=LAYOUT)
     handle, reader = table.open()
     found: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-    for row in _rows(table, handle, reader):
+    for row in read_rows(table, handle, reader):
         if isinstance(row, str):
             location, _, message = row.partition(": ")
             evidence.stray.append(ClaimProblem(path.name, location, None, None, message))
@@ -246,7 +244,7 @@ def _csv_times(path: Path, evidence: Evidence) -> dict[str, list[tuple[int, dict
             problem = "required cell is empty" if not text else None
             if text and column != KEY:
                 try:
-                    values[spec[0]] = _CONVERT[kind](text)
+                    values[spec[0]] = CONVERT[kind](text)
                 except CellError as exc:
                     problem = str(exc)
             if problem is not None:

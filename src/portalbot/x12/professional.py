@@ -264,7 +264,7 @@ def read_837p(path: Path, evidence_path: Path | None = None
               ) -> Iterator[tuple[LoadedClaim | ClaimProblem, bool]]:
     """Each claim of the file (validated as portalbot's format) and whether it had evidence;
     then what the evidence file holds for no claim of this file."""
-    from portalbot.claims import _validate
+    from portalbot.claim_problems import validate_record
 
     evidence = load_evidence(evidence_path)
     try:
@@ -291,7 +291,7 @@ def read_837p(path: Path, evidence_path: Path | None = None
                 yield ClaimProblem(path.name, f"{location}, {element}", pcn, element, message), True
             if refused:
                 continue
-            for item in _validate(raw, path.name, location):
+            for item in validate_record(raw, path.name, location):
                 if isinstance(item, ClaimProblem):
                     item = evidence.relocate(pcn, item)
                 yield item, bool(entry)
