@@ -97,6 +97,11 @@ def attention_query(states: Sequence[str], pending_before: datetime | None,
     return query.order_by(c.c.id)
 
 
+def _each(payer_ids: Sequence[str] | None) -> list[str | None]:
+    """The payers to run a query for, once each; [None]: one query for every payer."""
+    return list(dict.fromkeys(payer_ids)) if payer_ids else [None]
+
+
 class Listing(LedgerBase):
     """Counts, pages and streams of claims."""
 
@@ -144,7 +149,7 @@ class Listing(LedgerBase):
         with self.engine.connect() as connection:
             found = [
                 ClaimRecord.from_row(row)
-                for payer in (payer_ids or [None])
+                for payer in _each(payer_ids)
                 for row in connection.execute(attention_query(states, pending_before, payer))
             ]
         return sorted(found, key=lambda r: r.pk) if payer_ids else found
@@ -169,7 +174,7 @@ class Listing(LedgerBase):
                 [ClaimRecord.from_row(row) for row in connection.execute(page_query(
                     limit, newest_first=newest_first, cursor=cursor, state=state,
                     payer_id=payer, batch_id=batch_id))]
-                for payer in dict.fromkeys(payer_ids or [None])
+                for payer in _each(payer_ids)
             ]
         if len(per_payer) == 1:
             return per_payer[0]

@@ -56,7 +56,7 @@ class QueueStore(LedgerBase):
             pks = sorted(
                 pk for query in _due_queries(now, dead, batch_id, payer_ids, limit, exclude,
                                              reconcile_only, tx.dialect.name == "postgresql")
-                for pk in tx.execute(query).scalars()
+                for pk in tx.execute(query).scalars().all()
             )[:limit]
             if not pks:
                 return []
@@ -193,7 +193,7 @@ class QueueStore(LedgerBase):
 def _due_queries(
     now: datetime, dead: list[str], batch_id: str | None, payer_ids: Sequence[str] | None,
     limit: int, exclude: Sequence[int], reconcile_only: Sequence[str], lock: bool,
-) -> list[sa.Select[tuple[int]]]:
+) -> list[sa.Select[Any]]:
     """The next due claims, one query per kind of due (and per payer), each read in ledger
     order from an index with its own LIMIT: queued by (state, id), failed and in_doubt by
     (state, next_attempt_at). One query with the three ORed would walk the primary key past
