@@ -62,6 +62,9 @@ claims = sa.Table(
     sa.Index("ix_claims_payer_state_id", "payer_id", "state", "id"),
     sa.Index("ix_claims_payer_id", "payer_id", "id"),
     sa.Index("ix_claims_state_updated", "state", "updated_at"),
+    sa.Index("ix_claims_lease_owner", "lease_owner",
+             sqlite_where=sa.text("lease_owner IS NOT NULL"),
+             postgresql_where=sa.text("lease_owner IS NOT NULL")),
 )
 
 batch_claims = sa.Table(

@@ -7,6 +7,8 @@ claims, attempts and events at a million claims (issue #15).
   payer's claims in one state in ledger order.
 - claims (payer_id, id): a payer's claims in ledger order (`ledger --payer`).
 - claims (state, updated_at): pending claims older than a date (the worklist, status).
+- claims (lease_owner) where one is held: the lease holders a worker checks for dead ones
+  (a partial index: the claims nobody holds, nearly all of them, are not in it).
 - attempts (claim_pk, number), events (claim_pk, id): one claim's history in order
   (`ledger show`); they replace the single-column indexes.
 
@@ -17,6 +19,7 @@ Create Date: 2026-12-03
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
@@ -42,6 +45,9 @@ _REPLACED = (
 def upgrade() -> None:
     for name, table, columns in _NEW:
         op.create_index(name, table, columns)
+    held = sa.text("lease_owner IS NOT NULL")
+    op.create_index("ix_claims_lease_owner", "claims", ["lease_owner"], sqlite_where=held,
+                    postgresql_where=held)
     for name, table, _columns in _REPLACED:
         op.drop_index(name, table_name=table)
 
@@ -49,5 +55,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     for name, table, columns in _REPLACED:
         op.create_index(name, table, columns)
+    op.drop_index("ix_claims_lease_owner", table_name="claims")
     for name, table, _columns in _NEW:
         op.drop_index(name, table_name=table)
