@@ -66,9 +66,9 @@ def full_scans(plan: list[str], *, covering_ok: bool = False) -> list[str]:
         words = line.split()
         # SQLite: "SCAN claims", "SCAN claims USING [COVERING] INDEX ix" (whole table or
         # index) vs "SEARCH claims USING ..." (a range). PostgreSQL: "Seq Scan claims".
-        if words[:1] == ["SCAN"] and len(words) > 1 and words[1] in BIG_TABLES:
-            if not (covering_ok and "COVERING INDEX" in line):
-                bad.append(line)
+        whole = words[:1] == ["SCAN"] and len(words) > 1 and words[1] in BIG_TABLES
+        if whole and not (covering_ok and "COVERING INDEX" in line):
+            bad.append(line)
         if line.startswith("Seq Scan") and len(words) > 2 and words[2] in BIG_TABLES:
             bad.append(line)
     return bad
