@@ -28,7 +28,7 @@ from bench_validate import synthetic_claim
 
 from portalbot.ledger import Ledger
 
-BUILDER = 1
+BUILDER = 2
 BATCH = 1_000
 CHUNK = 20_000
 PAYERS = ("acme", "acme", "acme", "acme", "keystone", "keystone", "blueriver")
@@ -91,10 +91,11 @@ def rows(claims: int, now: datetime) -> Iterator[dict[str, list[tuple[Any, ...]]
         version = 2 if second else 1
         payer = PAYERS[(n - 1 if second else n) % len(PAYERS)]
         state = state_of(n)
-        updated = at - timedelta(days=30) if state == "pending_stale" else at
+        # Pending claims are recent: a day (the payer still deciding) or 30 days (the
+        # worklist's "pending too long").
+        updated = {"pending": now - timedelta(days=1),
+                   "pending_stale": now - timedelta(days=30)}.get(state, at)
         state = "pending" if state == "pending_stale" else state
-        if state == "pending" and updated > now - timedelta(days=14) and n < claims - 2000:
-            updated = now - timedelta(days=1)  # fresh pending: kept off the worklist
         attempt = None if state == "held" else f"{pk:032x}"
         retry = now + timedelta(days=1) if state in ("failed", "in_doubt") else None
         chunk["claims"].append((
