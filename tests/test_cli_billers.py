@@ -279,6 +279,21 @@ def test_the_ledger_pages_the_newest_claims_and_streams_all_on_request(world: Wo
     assert "Claims by payer and state" in table.stdout
 
 
+def test_the_ledger_streams_every_claim_as_csv(world: World) -> None:
+    from portalbot.csvfile import read_csv
+
+    every = json.loads(_portalbot(world, "ledger", "--all", "--format", "json").stdout)
+    result = _portalbot(world, "ledger", "--all", "--format", "csv")
+    rows = read_csv(result.stdout)
+
+    assert result.exit_code == 0, result.output
+    assert [(r["claim_id"], r["state"]) for r in rows] == [
+        (c["claim_id"], c["state"]) for c in every]
+    held = _portalbot(world, "ledger", "--all", "--format", "csv", "--state", "held").stdout
+    assert {r["state"] for r in read_csv(held)} <= {"held"}
+    assert held.startswith("claim_id,version,payer_id,state")
+
+
 def test_credentials_set_from_stdin_prints_no_prompt(world: World) -> None:
     result = _portalbot(world, "credentials", "set", "acme", "--username", "biller",
                         "--password-stdin", stdin="s3cret\n")

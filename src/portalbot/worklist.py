@@ -37,14 +37,6 @@ class WorkItem:
     detail: str
 
 
-def _newest_versions(records: list[ClaimRecord]) -> list[ClaimRecord]:
-    newest: dict[str, ClaimRecord] = {}
-    for record in records:
-        if record.claim_id not in newest or record.version > newest[record.claim_id].version:
-            newest[record.claim_id] = record
-    return list(newest.values())
-
-
 def _reason(record: ClaimRecord, flagged_note: str | None) -> str:
     if flagged_note is not None:
         return "flagged by a reviewer"
@@ -116,18 +108,15 @@ def build_worklist(
     today = today or now.date()
     flagged = flagged if flagged is not None else _flagged(ledger)
     stale = now - timedelta(days=pending_days)
-    items = []
-    for record in _newest_versions(ledger.all_claims()):
-        if payer_ids and record.payer_id not in payer_ids:
-            continue
-        note = flagged.get(record.pk)
-        wanted = (
-            note is not None
-            or record.state in ATTENTION_STATES
-            or (record.state == "pending" and record.updated_at < stale)
-        )
-        if wanted:
-            items.append(_item(record, settings, today, note))
+    # Read by index: the attention states, stale pending claims and the flagged ones, never
+    # the whole ledger (each a newest version).
+    candidates = {r.pk: r for r in ledger.attention_claims(
+        ATTENTION_STATES, pending_before=stale, payer_ids=payer_ids)}
+    for record in ledger.newest_of(sorted(set(flagged) - set(candidates))):
+        if not payer_ids or record.payer_id in payer_ids:
+            candidates[record.pk] = record
+    items = [_item(record, settings, today, flagged.get(record.pk))
+             for _pk, record in sorted(candidates.items())]
     groups: dict[tuple[str, str], list[WorkItem]] = {}
     for item in sorted(items, key=_urgency):
         groups.setdefault((item.payer_id, item.reason), []).append(item)

@@ -48,7 +48,7 @@ def adapter_payers() -> set[str]:
 
 def ledger_payers(ledger: Ledger) -> set[str]:
     """The payers with adapters and every payer a claim in the ledger names."""
-    return adapter_payers() | {payer for payer, _state in ledger.state_counts()}
+    return adapter_payers() | set(ledger.payer_ids())
 
 
 def check_state(value: str) -> str:

@@ -50,7 +50,8 @@ _STREAM_PAGE = 500
               help="How many of the newest claims to list.")
 @click.option("--before", type=click.IntRange(1), help="The next page: claims older than this ledger id.")
 @click.option("--all", "everything", is_flag=True, help="Every matching claim, oldest first (streamed).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True, help="json and csv write the claims only, a claim at a time.")
 @click.pass_context
 def ledger(ctx: click.Context, batch_id: str | None, state: str | None, payers: tuple[str, ...],
            limit: int, before: int | None, everything: bool, fmt: str) -> None:
@@ -63,7 +64,8 @@ def ledger(ctx: click.Context, batch_id: str | None, state: str | None, payers: 
     store = open_ledger(settings)
     if state:
         check_state(state)
-    check_names("payer", payers, ledger_payers(store))
+    if payers:
+        check_names("payer", payers, ledger_payers(store))
     if batch_id:
         batch_id = resolve_batch(store, batch_id)
     payer_ids = list(payers) or None
@@ -75,6 +77,9 @@ def ledger(ctx: click.Context, batch_id: str | None, state: str | None, payers: 
                                       payer_ids=payer_ids)
     if fmt == "json":
         _write_json(store, records, settings.data_dir)
+        return
+    if fmt == "csv":
+        _write_csv(records)
         return
     from portalbot.ledger.urls import display_url
 
@@ -103,6 +108,32 @@ def _write_json(store: Ledger, records: Iterable[ClaimRecord], data_dir: Path) -
         ]
         sys.stdout.write(("," if n else "") + json.dumps(shown, ensure_ascii=True))
     sys.stdout.write("]\n")
+
+
+CSV_COLUMNS = ("claim_id", "version", "payer_id", "state", "detail", "batch_id", "attempts",
+               "portal_key", "confirmation", "reason_code")
+
+
+def _write_csv(records: Iterable[ClaimRecord]) -> None:
+    """CSV through the project's spreadsheet-safe writer, a page of claims at a time."""
+    from itertools import islice
+
+    from portalbot.csvfile import write_csv
+
+    header = True
+    claims = iter(records)
+    while page := list(islice(claims, _STREAM_PAGE)):
+        text = write_csv(CSV_COLUMNS, [
+            {"claim_id": r.claim_id, "version": r.version, "payer_id": r.payer_id,
+             "state": r.state, "detail": detail(r), "batch_id": r.batch_id,
+             "attempts": r.attempt_count, "portal_key": r.portal_key,
+             "confirmation": r.confirmation or "", "reason_code": r.reason_code or ""}
+            for r in page
+        ])
+        sys.stdout.write(text if header else text.split("\n", 1)[1])
+        header = False
+    if header:
+        sys.stdout.write(write_csv(CSV_COLUMNS, []))
 
 
 def _print_counts(counts: dict[tuple[str, str], int], state: str | None) -> None:

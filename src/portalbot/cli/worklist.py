@@ -9,7 +9,7 @@ from dataclasses import asdict
 
 import click
 
-from portalbot.cli.common import open_ledger, settings_for
+from portalbot.cli.common import err, open_ledger, settings_for
 from portalbot.cli.tables import Column, print_table, state_text
 
 WORKLIST_COLUMNS = (
@@ -26,15 +26,19 @@ WORKLIST_COLUMNS = (
               show_default=True)
 @click.option("--pending-days", type=click.FloatRange(0), default=14.0, show_default=True,
               help="List pending claims older than this.")
+@click.option("--limit", type=click.IntRange(1), default=200, show_default=True,
+              help="How many claims the table shows (csv and json: every claim).")
 @click.pass_context
-def worklist(ctx: click.Context, payers: tuple[str, ...], fmt: str, pending_days: float) -> None:
+def worklist(ctx: click.Context, payers: tuple[str, ...], fmt: str, pending_days: float,
+             limit: int) -> None:
     """Claims that need a person, grouped by payer and reason, most urgent first."""
     from portalbot.cli.choices import check_names, ledger_payers
     from portalbot.worklist import build_worklist, to_csv
 
     settings = settings_for(ctx)
     ledger = open_ledger(settings)
-    check_names("payer", payers, ledger_payers(ledger))
+    if payers:
+        check_names("payer", payers, ledger_payers(ledger))
     items = build_worklist(ledger, settings, payer_ids=list(payers) or None,
                            pending_days=pending_days)
     if fmt == "csv":
@@ -49,5 +53,8 @@ def worklist(ctx: click.Context, payers: tuple[str, ...], fmt: str, pending_days
         return
     rows = [(item.payer_id, item.reason, item.claim_id, item.version, state_text(item.state),
              " ".join(filter(None, (item.confirmation, item.detail))), f"{item.amount:.2f}",
-             "" if item.days_left is None else str(item.days_left)) for item in items]
+             "" if item.days_left is None else str(item.days_left)) for item in items[:limit]]
     print_table(f"Worklist: {len(items)} claims", WORKLIST_COLUMNS, rows)
+    if len(items) > limit:
+        err.print(f"portalbot: the {limit} most urgent shown; every claim: `--limit "
+                  f"{len(items)}` or `--format csv`", highlight=False)

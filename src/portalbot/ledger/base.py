@@ -129,7 +129,9 @@ class LedgerBase:
             owners = {
                 row[0]
                 for query in (
-                    sa.select(schema.claims.c.lease_owner).distinct(),
+                    # Read from the partial index of held leases, not every claim.
+                    sa.select(schema.claims.c.lease_owner).distinct()
+                    .where(schema.claims.c.lease_owner.is_not(None)),
                     sa.select(schema.session_slots.c.holder).distinct(),
                     sa.select(schema.locks.c.holder).distinct(),
                 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -50,36 +51,18 @@ class QueueStore(LedgerBase):
         any other lease is free only when it has expired.
         """
         now = self.clock()
-        c = schema.claims.c
-        in_doubt_due = sa.and_(c.state == IN_DOUBT, c.next_attempt_at <= now)
-        due = sa.or_(
-            c.state == QUEUED,
-            sa.and_(c.state == FAILED, c.next_attempt_at <= now),
-            in_doubt_due,
-        )
-        if payer_ids is not None:
-            due = sa.and_(due, c.payer_id.in_(list(payer_ids)))
-        if reconcile_only:
-            due = sa.or_(due, sa.and_(in_doubt_due, c.payer_id.in_(list(reconcile_only))))
         dead = self._dead_owners(dead_owner)
-        free = sa.or_(c.lease_owner.is_(None), c.lease_expires_at < now, c.lease_owner.in_(dead))
-        query = sa.select(c.id).where(due, free).order_by(c.id).limit(limit)
-        if batch_id:
-            in_batch = sa.select(schema.batch_claims.c.claim_pk).where(
-                schema.batch_claims.c.batch_id == batch_id
-            )
-            query = query.where(c.id.in_(in_batch))
-        if exclude:
-            query = query.where(c.id.not_in(list(exclude)))
         with self._tx() as tx:
-            if tx.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            pks = [row[0] for row in tx.execute(query).all()]
+            pks = sorted(
+                pk for query in _due_queries(now, dead, batch_id, payer_ids, limit, exclude,
+                                             reconcile_only, tx.dialect.name == "postgresql")
+                for pk in tx.execute(query).scalars().all()
+            )[:limit]
             if not pks:
                 return []
             tx.execute(
                 schema.claims.update()
-                .where(c.id.in_(pks))
+                .where(schema.claims.c.id.in_(pks))
                 .values(lease_owner=worker, lease_expires_at=now + timedelta(seconds=lease_s))
             )
             leased = [self._get(tx, pk) for pk in pks]
@@ -117,15 +100,16 @@ class QueueStore(LedgerBase):
         """How many claims a worker could take now (a cheap check before starting a browser)."""
         now = self.clock()
         c = schema.claims.c
-        waiting = [s for s in states if s != QUEUED]
-        query = sa.select(sa.func.count()).where(sa.or_(
-            c.state == QUEUED if QUEUED in states else sa.false(),
-            sa.and_(c.state.in_(waiting), c.next_attempt_at <= now),
-        ))
+        # One count per state, each a range of one index: ORed, SQLite reads the table.
+        counts = [
+            sa.select(sa.func.count()).where(
+                c.state == state, *(() if state == QUEUED else (c.next_attempt_at <= now,)))
+            for state in states
+        ]
         if payer_ids is not None:
-            query = query.where(c.payer_id.in_(list(payer_ids)))
+            counts = [q.where(c.payer_id.in_(list(payer_ids))) for q in counts]
         with self.engine.connect() as connection:
-            return int(connection.execute(query).scalar_one())
+            return sum(int(connection.execute(q).scalar_one()) for q in counts)
 
     def waiting(self, payer_ids: Sequence[str] | None = None) -> dict[str, tuple[int, datetime]]:
         """Claims waiting for a later time (failed retries, in-doubt reconciliations): by
@@ -204,3 +188,37 @@ class QueueStore(LedgerBase):
                 .where(schema.claims.c.id == pk, schema.claims.c.lease_owner == worker)
                 .values(next_attempt_at=until, lease_owner=None, lease_expires_at=None)
             )
+
+
+def _due_queries(
+    now: datetime, dead: list[str], batch_id: str | None, payer_ids: Sequence[str] | None,
+    limit: int, exclude: Sequence[int], reconcile_only: Sequence[str], lock: bool,
+) -> list[sa.Select[Any]]:
+    """The next due claims, one query per kind of due (and per payer), each read in ledger
+    order from an index with its own LIMIT: queued by (state, id), failed and in_doubt by
+    (state, next_attempt_at). One query with the three ORed would walk the primary key past
+    every accepted claim before it found a queued one. The caller keeps the ``limit``
+    oldest; on PostgreSQL each query skips rows another worker has locked, so two workers
+    take two claims."""
+    c = schema.claims.c
+    free = sa.or_(c.lease_owner.is_(None), c.lease_expires_at < now, c.lease_owner.in_(dead))
+    kinds: list[tuple[Any, Sequence[str] | None]] = [
+        (c.state == QUEUED, payer_ids),
+        (sa.and_(c.state == FAILED, c.next_attempt_at <= now), payer_ids),
+        (sa.and_(c.state == IN_DOUBT, c.next_attempt_at <= now),
+         None if payer_ids is None else [*payer_ids, *reconcile_only]),
+    ]
+    queries = []
+    for due, payers in kinds:
+        for payer in (None,) if payers is None else dict.fromkeys(payers):
+            query = sa.select(c.id).where(due, free)
+            if payer is not None:
+                query = query.where(c.payer_id == payer)
+            if batch_id:
+                query = query.where(c.id.in_(sa.select(schema.batch_claims.c.claim_pk).where(
+                    schema.batch_claims.c.batch_id == batch_id)))
+            if exclude:
+                query = query.where(c.id.not_in(list(exclude)))
+            query = query.order_by(c.id).limit(limit)
+            queries.append(query.with_for_update(skip_locked=True) if lock else query)
+    return queries

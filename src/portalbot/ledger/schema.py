@@ -55,9 +55,16 @@ claims = sa.Table(
     sa.Column("current_attempt", sa.String(32)),
     sa.UniqueConstraint("claim_id", "version", name="uq_claims_claim_version"),
     sa.UniqueConstraint("payer_id", "portal_key", name="uq_claims_portal_key"),
-    sa.Index("ix_claims_state", "state"),
     sa.Index("ix_claims_patient_month", "patient_month"),
     sa.Index("ix_claims_lease_due", "state", "next_attempt_at"),
+    # The ledger at scale (migration 0006): every everyday query reads an index, not the table.
+    sa.Index("ix_claims_state_id", "state", "id"),
+    sa.Index("ix_claims_payer_state_id", "payer_id", "state", "id"),
+    sa.Index("ix_claims_payer_id", "payer_id", "id"),
+    sa.Index("ix_claims_state_updated", "state", "updated_at"),
+    sa.Index("ix_claims_lease_owner", "lease_owner",
+             sqlite_where=sa.text("lease_owner IS NOT NULL"),
+             postgresql_where=sa.text("lease_owner IS NOT NULL")),
 )
 
 batch_claims = sa.Table(
@@ -86,7 +93,7 @@ attempts = sa.Table(
     sa.Column("html", sa.String(512)),
     sa.Column("trace", sa.String(512)),
     sa.Column("evidence_purged_at", sa.DateTime(timezone=True)),
-    sa.Index("ix_attempts_claim", "claim_pk"),
+    sa.Index("ix_attempts_claim_number", "claim_pk", "number"),
 )
 
 events = sa.Table(
@@ -101,7 +108,7 @@ events = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("attempt_id", sa.String(32)),
     sa.Column("evidence", sa.String(512)),
-    sa.Index("ix_events_claim", "claim_pk"),
+    sa.Index("ix_events_claim_id", "claim_pk", "id"),
 )
 
 payers = sa.Table(

@@ -18,10 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 
 from portalbot.errors import LedgerError
 from portalbot.ledger import faults
@@ -33,6 +29,7 @@ from portalbot.ledger.records import (
     Clock,
     utcnow,
 )
+from portalbot.ledger.revisions import at_head
 from portalbot.ledger.urls import connect_url, display_url
 from portalbot.ledger.valves import Valves
 from portalbot.ledger.verdicts import Verdicts
@@ -92,7 +89,9 @@ def _sqlite_file(url: str) -> Path | None:
     return Path(database) if database and database != ":memory:" else None
 
 
-def _alembic_config(connection: sa.Connection) -> Config:
+def _alembic_config(connection: sa.Connection) -> Any:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option(
         "script_location", str(resources.files("portalbot.ledger") / "migrations")
@@ -127,10 +126,19 @@ class Ledger(ClaimStore, AttemptStore, QueueStore, Valves, Listing, Verdicts):
 
     # --- schema --------------------------------------------------------------------
     def migrate(self) -> None:
+        if at_head(self.engine):
+            return
+        from alembic import command
+
         with self.engine.begin() as connection:
             command.upgrade(_alembic_config(connection), "head")
 
     def check_schema(self) -> None:
+        if at_head(self.engine):
+            return
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
         with self.engine.connect() as connection:
             current = MigrationContext.configure(connection).get_current_revision()
             head = ScriptDirectory.from_config(_alembic_config(connection)).get_current_head()
