@@ -28,6 +28,7 @@ from portalbot.ledger import faults
 from portalbot.ledger.attempts import AttemptStore
 from portalbot.ledger.claims import ClaimStore
 from portalbot.ledger.listing import Listing
+from portalbot.ledger.loading import Loading
 from portalbot.ledger.queue import QueueStore
 from portalbot.ledger.records import (
     Clock,
@@ -101,7 +102,7 @@ def _alembic_config(connection: sa.Connection) -> Config:
     return config
 
 
-class Ledger(ClaimStore, AttemptStore, QueueStore, Valves, Listing, Verdicts):
+class Ledger(Loading, ClaimStore, AttemptStore, QueueStore, Valves, Listing, Verdicts):
     """SQLite by default; PostgreSQL when several workers share the work."""
 
     @classmethod
