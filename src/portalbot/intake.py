@@ -34,7 +34,7 @@ WORKER = "intake"
 @dataclass(frozen=True)
 class IntakeResult:
     batch_id: str
-    records: list[ClaimRecord]
+    records: list[ClaimRecord]  # the batch's claims, without their data (payload {})
     already_known: int
     # Ledger ids of the claim versions this intake recorded for the first time.
     new: frozenset[int] = frozenset()
@@ -124,7 +124,7 @@ def intake(
     """Load ``batch`` into the ledger; see the module docstring."""
     earlier = ledger.batch_by_hash(batch.content_hash)
     if earlier is not None and earlier.loaded_at is not None and _all_in(ledger, earlier, batch):
-        records = ledger.claims_in_batch(earlier.id)
+        records = ledger.claims_in_batch(earlier.id, payload=False)
         return IntakeResult(earlier.id, records, len(records), earlier=earlier)
     if earlier is not None and earlier.loaded_at is None:
         batch_id = earlier.id  # a crash cut this file's intake short: finish it
@@ -150,7 +150,7 @@ def intake(
         refused += done.refused
     if not refused:  # a refused claim is tried again when the same file is loaded again
         ledger.mark_loaded(batch_id)
-    return IntakeResult(batch_id, ledger.claims_in_batch(batch_id), already, frozenset(new),
+    return IntakeResult(batch_id, ledger.claims_in_batch(batch_id, payload=False), already, frozenset(new),
                         tuple(refused))
 
 

@@ -85,7 +85,8 @@ def submit(ctx: click.Context, file: Path, payers: tuple[str, ...], dry_run: boo
                 batch_id=batch_id, payer_ids=list(payers) or None,
                 max_claims=max_claims, on_result=advance,
             ))
-    records = ledger.claims_in_batch(batch_id) if queued else intake_result.records
+    records = (ledger.claims_in_batch(batch_id, payload=False) if queued
+               else intake_result.records)
     if fmt == "json":
         screenshots = ledger.latest_screenshots(r.pk for r in records)
         sys.stdout.write(json.dumps({

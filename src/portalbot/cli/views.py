@@ -75,7 +75,7 @@ def unreadable_json(problem: ClaimProblem) -> dict[str, Any]:
 
 #: a batch table longer than this shows these rows and says how to list the rest: a
 #: terminal table of 100,000 claims takes minutes to draw and nobody reads it
-TABLE_ROWS = 1_000
+TABLE_ROWS = 500
 
 
 def print_batch_table(
