@@ -7,7 +7,9 @@ Generates the synthetic claims bench_validate.py uses (every fifth one broken, s
 subprocess, on a fresh SQLite ledger and on a fresh PostgreSQL database of its own on
 127.0.0.1:5432 (dropped afterwards; skipped with the reason when no server answers), each
 followed by the re-run. Prints wall seconds, claims/s, CPU seconds and the command's peak
-RSS, PASS/FAIL against the target, and the load average (the machine is shared).
+RSS, PASS/FAIL against the target (at 100,000 claims or more), and the load average (the
+machine is shared: CPU seconds are the steadier figure). A re-run that does not say the
+file was already loaded fails at any size.
 
     python bench/bench_intake.py [--claims 100000] [--no-postgres]
 """
@@ -86,12 +88,18 @@ def postgres_database() -> Iterator[str | None]:
 
 
 def report(what: str, claims: int, run: dict[str, Any], target: float) -> bool:
-    scaled = target * claims / TARGET_CLAIMS
-    ok = run["seconds"] < scaled
+    """One line; PASS/FAIL only at the target's size (a smaller run's start-up time would
+    dominate a scaled target), a projection from its CPU time otherwise."""
+    if claims >= TARGET_CLAIMS:
+        ok = run["seconds"] < target
+        verdict = f"target < {target:g} s: {'PASS' if ok else 'FAIL'}"
+    else:
+        ok = True
+        verdict = (f"target < {target:g} s is for {TARGET_CLAIMS:,}, not judged (CPU "
+                   f"{run['cpu_seconds'] / claims * TARGET_CLAIMS:.0f} s at that rate)")
     print(f"{what}: {run['seconds']:.1f} s wall ({run['cpu_seconds']:.1f} s CPU), "
           f"{claims / run['seconds']:,.0f} claims/s, peak RSS {run['peak_rss_mb']:.0f} MB — "
-          f"target < {scaled:g} s for {claims:,}: {'PASS' if ok else 'FAIL'} (load "
-          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())})", flush=True)
+          f"{verdict} (load {', '.join(f'{x:.1f}' for x in os.getloadavg())})", flush=True)
     return ok
 
 
