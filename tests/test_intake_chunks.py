@@ -107,6 +107,29 @@ def test_a_second_claim_for_a_patient_month_is_held_across_chunks_and_across_fil
 def test_a_ledger_fault_in_chunk_two_is_finished_by_the_next_run_without_duplicates(
     ledger: Ledger, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    _fault_then_rerun(ledger, settings, monkeypatch)
+
+
+@pytest.mark.postgres
+def test_on_postgresql_too_a_fault_in_chunk_two_is_finished_without_duplicates(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.helpers import postgres_database
+
+    with postgres_database() as url:
+        ledger = Ledger.open(url)
+        try:
+            twin = _same_patient_month(synthetic_claims(9, prefix="PGX")[8],
+                                       synthetic_claims(1, prefix="CRASH")[0], "PG-TWIN")
+            _fault_then_rerun(ledger, settings, monkeypatch)
+            intake(ledger, settings, _batch([twin], "pg-twin"), chunk_size=3)
+            assert _states(ledger)["PG-TWIN"] == "held"  # the patient-month query on PostgreSQL
+        finally:
+            ledger.close()
+
+
+def _fault_then_rerun(ledger: Ledger, settings: Settings, monkeypatch: pytest.MonkeyPatch
+                      ) -> None:
     batch = _batch(synthetic_claims(7, prefix="CRASH"), "crash")
     real = Loading._enqueue_chunk
     calls = []
