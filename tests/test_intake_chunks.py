@@ -234,3 +234,17 @@ def test_a_claim_the_database_refuses_is_reported_and_the_rest_of_its_chunk_stil
     assert again.refused == () and len(again.new) == 1 and again.batch_id == result.batch_id
     assert _counts(ledger) == {"batches": 1, "claims": 6, "events": 6, "batch_claims": 6}
 
+
+
+def test_the_same_bytes_read_into_more_claims_are_a_new_batch_and_then_its_twin(
+    ledger: Ledger, settings: Settings
+) -> None:
+    # An 837P read with another evidence file: same bytes (hash), more readable claims.
+    claims = synthetic_claims(4, prefix="EVID")
+    first = intake(ledger, settings, _batch(claims[:2], "same-bytes"))
+    more = intake(ledger, settings, _batch(claims, "same-bytes"))
+    assert more.earlier is None and more.batch_id != first.batch_id and len(more.new) == 2
+
+    again = intake(ledger, settings, _batch(claims, "same-bytes"))
+    assert again.earlier is not None and again.batch_id == more.batch_id
+    assert again.new == frozenset() and _count(ledger, "batches") == 2

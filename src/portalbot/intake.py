@@ -122,12 +122,14 @@ def intake(
     ledger: Ledger, settings: Settings, batch: ClaimBatchFile, *, chunk_size: int = 0
 ) -> IntakeResult:
     """Load ``batch`` into the ledger; see the module docstring."""
-    earlier = ledger.batch_by_hash(batch.content_hash)
-    if earlier is not None and earlier.loaded_at is not None and _all_in(ledger, earlier, batch):
-        records = ledger.claims_in_batch(earlier.id, payload=False)
-        return IntakeResult(earlier.id, records, len(records), earlier=earlier)
-    if earlier is not None and earlier.loaded_at is None:
-        batch_id = earlier.id  # a crash cut this file's intake short: finish it
+    earlier = ledger.batches_by_hash(batch.content_hash)
+    for finished in (b for b in earlier if b.loaded_at is not None):
+        if _all_in(ledger, finished, batch):
+            records = ledger.claims_in_batch(finished.id, payload=False)
+            return IntakeResult(finished.id, records, len(records), earlier=finished)
+    unfinished = [b for b in earlier if b.loaded_at is None]
+    if unfinished:
+        batch_id = unfinished[-1].id  # a crash cut this file's intake short: finish it
     else:
         batch_id = ledger.create_batch(
             batch.path.name, batch.content_hash, len(batch.claims), batch.unreadable

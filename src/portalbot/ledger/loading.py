@@ -73,21 +73,16 @@ class BatchRow:
 class Loading(ClaimStore):
     """Batched intake, the batch's content hash and its "finished" mark."""
 
-    def batch_by_hash(self, content_hash: str) -> BatchRow | None:
-        """The earlier batch of a file with these bytes: a finished one if any, else the
-        newest unfinished one (a crash cut its intake short)."""
+    def batches_by_hash(self, content_hash: str) -> list[BatchRow]:
+        """The earlier batches of a file with these bytes, oldest first."""
         b = schema.batches.c
         with self.engine.connect() as connection:
             rows = connection.execute(
                 sa.select(b.id, b.created_at, b.loaded_at).where(b.content_hash == content_hash)
                 .order_by(b.created_at)
             ).all()
-        found = [BatchRow(r.id, aware_utc(r.created_at) or self.clock(), aware_utc(r.loaded_at))
-                 for r in rows]
-        finished = [r for r in found if r.loaded_at is not None]
-        if finished:
-            return finished[0]
-        return found[-1] if found else None
+        return [BatchRow(r.id, aware_utc(r.created_at) or self.clock(), aware_utc(r.loaded_at))
+                for r in rows]
 
     def linked_keys(self, batch_id: str) -> set[tuple[str, int]]:
         """The (claim_id, version) of every claim the batch holds."""
