@@ -23,6 +23,7 @@ def main() -> int:
         ["bench_garbage.py"] + (["--megabytes", "20"] if quick else []),
         ["bench_remit.py"] + (["--claims", "300"] if quick else []),
         ["bench_ledger.py"] + (["--claims", "20000", "--runs", "1"] if quick else []),
+        ["bench_intake.py"] + (["--claims", "2000"] if quick else []),
     ]
     status = 0
     for script, *args in runs:

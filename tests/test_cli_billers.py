@@ -332,8 +332,12 @@ def test_submit_json_is_the_batchs_claims_and_the_unreadable_ones(world: World) 
 
     assert result.exit_code == 0, result.output
     shown = json.loads(result.stdout)
-    assert set(shown) == {"batch_id", "claims", "unreadable", "submitted_in_this_run"}
+    assert set(shown) == {"batch_id", "already_loaded", "claims", "unreadable", "not_recorded",
+                          "submitted_in_this_run"}
     assert shown["submitted_in_this_run"] == 0 and shown["unreadable"] == []
+    # The world loaded this very file already: the run names that batch, makes no new one.
+    assert shown["batch_id"] == shown["already_loaded"]["batch_id"] == world.batch_id
+    assert shown["not_recorded"] == []
     claims = {c["claim_id"]: c for c in shown["claims"]}
     assert set(claims) == set(world.expected)
     for claim_id, (state, detail) in world.expected.items():

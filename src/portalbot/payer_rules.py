@@ -5,14 +5,12 @@ start without importing the storage layer (SQLAlchemy alone costs them a second)
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from portalbot.claims import Claim
 from portalbot.config import Settings
 from portalbot.errors import ConfigError
-
-if TYPE_CHECKING:
-    from portalbot.ledger import Ledger
 
 Finding = dict[str, Any]
 
@@ -20,16 +18,18 @@ Finding = dict[str, Any]
 class RuleChecker:
     """The CCM rules with each payer's variant of the code table from the configuration.
 
-    One streaming BatchChecker per payer (a patient-month belongs to one payer), with the
-    ledger as memory for the one-claim-per-patient-month check when a ledger is given.
+    One streaming BatchChecker per payer (a patient-month belongs to one payer), with
+    ``known_elsewhere`` (payer, member, month) -> claim ids (intake's ``LedgerMonths``)
+    as memory for the one-claim-per-patient-month check when it is given.
     """
 
-    def __init__(self, settings: Settings, ledger: Ledger | None = None):
+    def __init__(self, settings: Settings,
+                 known_elsewhere: Callable[[str, str, str], set[str]] | None = None):
         from portalbot import rules
 
         self.settings = settings
         self._rules = rules
-        self._known = ledger.patient_month_claim_ids if ledger is not None else None
+        self._known = known_elsewhere
         self._base = rules.default_context(
             icd_file=settings.icd10cm_file, icd_release=settings.icd10cm_release,
             usual_place_of_service=settings.usual_place_of_service,

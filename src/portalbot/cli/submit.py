@@ -36,11 +36,13 @@ from portalbot.cli.common import (
     settings_for,
 )
 from portalbot.cli.exits import exit_for
+from portalbot.cli.tables import short_batch
 from portalbot.cli.views import claim_json, print_batch_table, unreadable_json
 from portalbot.config import Settings
 from portalbot.engine import ClaimResult, Engine, RunSummary
 from portalbot.intake import IntakeResult, intake
 from portalbot.ledger import ClaimRecord, Ledger
+from portalbot.ledger.loading import BatchRow, Refused
 from portalbot.ledger.states import NEEDS_PERSON_STATES
 from portalbot.ledger.urls import display_url
 from portalbot.text import for_terminal
@@ -69,8 +71,10 @@ def submit(ctx: click.Context, file: Path, payers: tuple[str, ...], dry_run: boo
     ledger = open_ledger(settings)
     if dry_run:
         sys.exit(_rehearse(settings, ledger, batch, payers, max_claims, no_progress))
-    intake_result = intake(ledger, settings, batch)
+    with environment_errors():
+        intake_result = intake(ledger, settings, batch)
     batch_id = intake_result.batch_id
+    _say_intake(intake_result)
     queued = [r for r in intake_result.records if r.state in {"queued", "failed"}
               and (not payers or r.payer_id in payers)]
     engine = Engine(settings, ledger)
@@ -81,20 +85,57 @@ def submit(ctx: click.Context, file: Path, payers: tuple[str, ...], dry_run: boo
                 batch_id=batch_id, payer_ids=list(payers) or None,
                 max_claims=max_claims, on_result=advance,
             ))
-    records = ledger.claims_in_batch(batch_id)
+    records = (ledger.claims_in_batch(batch_id, payload=False) if queued
+               else intake_result.records)
     if fmt == "json":
+        screenshots = ledger.latest_screenshots(r.pk for r in records)
         sys.stdout.write(json.dumps({
             "batch_id": batch_id,
-            "claims": [claim_json(ledger, r, settings.data_dir) for r in records],
+            "already_loaded": _earlier_json(intake_result),
+            "claims": [claim_json(ledger, r, settings.data_dir, screenshots) for r in records],
             "unreadable": [unreadable_json(problem) for problem in batch.problems],
+            "not_recorded": [_refused_json(r) for r in intake_result.refused],
             "submitted_in_this_run": sum(1 for r in summary.latest if r.submitted),
         }, ensure_ascii=True) + "\n")
-        sys.exit(_report(batch, records, summary, already=_not_again(intake_result)))
-    print_batch_table(ledger, records, summary, dry_run=False, data_dir=settings.data_dir)
+        sys.exit(_report(batch, records, summary, intake_result))
+    print_batch_table(ledger, records, summary, dry_run=False, data_dir=settings.data_dir,
+                      more=f"`portalbot ledger --batch {short_batch(batch_id)} --all` lists "
+                           "every one")
     out.print(f"\nLedger: {for_terminal(display_url(settings.resolved_ledger_url))}   batch {batch_id}",
               highlight=False)
     out.print(f"Evidence: {for_terminal(settings.resolved_evidence_dir)}", highlight=False)
-    sys.exit(_report(batch, records, summary, already=_not_again(intake_result)))
+    sys.exit(_report(batch, records, summary, intake_result))
+
+
+def _say_intake(result: IntakeResult) -> None:
+    """The twin-batch line, and each claim the ledger would not take (the rest went in)."""
+    if result.earlier is not None:
+        err.print(f"portalbot: this file was already loaded as batch "
+                  f"{short_batch(result.earlier.id)} on {_day(result.earlier)}; nothing new "
+                  "to load", highlight=False)
+    for refused in result.refused:
+        claim = refused.claim
+        err.print(f"[yellow]not recorded:[/] {for_terminal(claim.location)}: claim "
+                  f"{for_terminal(claim.claim_id)} v{claim.version}: {for_terminal(refused.why)}",
+                  highlight=False)
+
+
+def _day(earlier: BatchRow) -> str:
+    return f"{(earlier.loaded_at or earlier.created_at):%Y-%m-%d %H:%M} UTC"
+
+
+def _earlier_json(result: IntakeResult) -> dict[str, str] | None:
+    earlier = result.earlier
+    if earlier is None:
+        return None
+    return {"batch_id": earlier.id, "created_at": earlier.created_at.isoformat(),
+            "loaded_at": (earlier.loaded_at or earlier.created_at).isoformat()}
+
+
+def _refused_json(refused: Refused) -> dict[str, object]:
+    claim = refused.claim
+    return {"location": claim.location, "claim_id": claim.claim_id, "version": claim.version,
+            "message": refused.why}
 
 
 def _not_again(intake_result: IntakeResult) -> int:
@@ -144,8 +185,10 @@ def _rehearse(
 
 
 def _report(
-    batch: ClaimBatchFile, records: list[ClaimRecord], summary: RunSummary, already: int
+    batch: ClaimBatchFile, records: list[ClaimRecord], summary: RunSummary,
+    intake_result: IntakeResult,
 ) -> int:
+    already = _not_again(intake_result)
     counts: dict[str, int] = {}
     for record in records:
         counts[record.state] = counts.get(record.state, 0) + 1
@@ -165,7 +208,10 @@ def _report(
     needs_person = [r for r in records if r.state in NEEDS_PERSON_STATES]
     if needs_person:
         err.print(f"portalbot: {len(needs_person)} claims need a person (`portalbot ledger`)")
-    if batch.problems and not summary.blocked_payers:
+    if intake_result.refused:
+        err.print(f"portalbot: {len(intake_result.refused)} claims were not recorded (above); "
+                  "the rest of the file was", highlight=False)
+    if (batch.problems or intake_result.refused) and not summary.blocked_payers:
         return EXIT_NEEDS_PERSON
     retry_at = [r.next_attempt_at for r in records if r.state == "failed" and r.next_attempt_at]
     return exit_for(summary.blocked_payers, [r.state for r in records],

@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from portalbot.cli.common import out
 from portalbot.cli.tables import Column, print_table, relative_path, state_text
+from portalbot.ledger.states import NEEDS_PERSON_STATES
 
 if TYPE_CHECKING:
     from portalbot.claims import ClaimProblem
@@ -47,10 +49,13 @@ def findings_json(record: ClaimRecord) -> list[dict[str, Any]]:
             for f in record.findings]
 
 
-def claim_json(ledger: Ledger, record: ClaimRecord, data_dir: Path) -> dict[str, Any]:
+def claim_json(ledger: Ledger, record: ClaimRecord, data_dir: Path,
+               screenshots: dict[int, str] | None = None) -> dict[str, Any]:
     """One claim in the ``ledger`` and ``submit`` JSON (README: "JSON shapes"); a held
-    claim's reason is its first error finding, as the table shows."""
-    screenshot = latest_screenshot(ledger, record)
+    claim's reason is its first error finding, as the table shows. ``screenshots``: the
+    claims' newest screenshots read at once (``Ledger.latest_screenshots``), for a batch."""
+    screenshot = (screenshots.get(record.pk, "") if screenshots is not None
+                  else latest_screenshot(ledger, record))
     return {
         "claim_id": record.claim_id, "version": record.version, "payer_id": record.payer_id,
         "state": record.state, "batch_id": record.batch_id,
@@ -68,17 +73,44 @@ def unreadable_json(problem: ClaimProblem) -> dict[str, Any]:
             "field": problem.field, "message": problem.message}
 
 
+#: a batch table longer than this shows these rows and says how to list the rest: a
+#: terminal table of 100,000 claims takes minutes to draw and nobody reads it
+TABLE_ROWS = 500
+
+
 def print_batch_table(
     ledger: Ledger, records: list[ClaimRecord], summary: RunSummary, dry_run: bool,
-    data_dir: Path,
+    data_dir: Path, more: str = "",
 ) -> None:
+    """The batch's claims; past ``TABLE_ROWS``, the claims this run touched and those that
+    need a person first, then a line with the count left out and ``more`` (where to see
+    them)."""
     dry = {(r.claim_id, r.version): r for r in summary.results if r.state == "dry_run"}
+    shown_records = _table_rows(records, summary)
+    screenshots = ledger.latest_screenshots(r.pk for r in shown_records)
     rows = []
-    for record in records:
+    for record in shown_records:
         shown = dry.get((record.claim_id, record.version))
         state = state_text("dry run") if shown else state_text(record.state)
         why = shown.detail if shown else detail(record)
-        screenshot = (shown.screenshot if shown else latest_screenshot(ledger, record)) or ""
+        screenshot = (shown.screenshot if shown else screenshots.get(record.pk)) or ""
         rows.append((record.claim_id, record.version, record.payer_id, state, why,
                      relative_path(screenshot, data_dir)))
     print_table("Claims in this batch", BATCH_COLUMNS, rows)
+    if len(records) > len(shown_records):
+        out.print(f"… and {len(records) - len(shown_records):,} more claims in this batch, not "
+                  f"shown{'; ' + more if more else ''}", highlight=False)
+
+
+def _table_rows(records: list[ClaimRecord], summary: RunSummary) -> list[ClaimRecord]:
+    if len(records) <= TABLE_ROWS:
+        return records
+    touched = {(r.claim_id, r.version) for r in summary.results}
+
+    def interest(record: ClaimRecord) -> int:
+        if (record.claim_id, record.version) in touched:
+            return 0
+        return 1 if record.state in NEEDS_PERSON_STATES | {"failed"} else 2
+
+    chosen = sorted(records, key=interest)[:TABLE_ROWS]
+    return sorted(chosen, key=lambda r: r.pk)

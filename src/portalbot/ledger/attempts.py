@@ -4,7 +4,7 @@ outcome or failure after it (fenced by the attempt that owns the claim), late an
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,6 +37,21 @@ class AttemptStore(LedgerBase):
                 .order_by(schema.attempts.c.number)
             ).all()
         return [dict(r._mapping) for r in rows]
+
+    def latest_screenshots(self, pks: Iterable[int]) -> dict[int, str]:
+        """Each claim's newest screenshot, for a whole table at once (not a query a row)."""
+        a = schema.attempts.c
+        wanted = sorted(set(pks))
+        found: dict[int, str] = {}
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), 900):
+                rows = connection.execute(
+                    sa.select(a.claim_pk, a.screenshot)
+                    .where(a.claim_pk.in_(wanted[start:start + 900]), a.screenshot.is_not(None))
+                    .order_by(a.number)
+                ).all()
+                found.update({r.claim_pk: str(r.screenshot) for r in rows if r.screenshot})
+        return found
 
     # --- attempts and outcomes ---------------------------------------------------------
     def begin_attempt(self, pk: int, worker: str, kind: str = "submit") -> str:

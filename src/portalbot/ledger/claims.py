@@ -116,10 +116,16 @@ class ClaimStore(LedgerBase):
             ).all()
         return [ClaimRecord.from_row(r) for r in rows]
 
-    def claims_in_batch(self, batch_id: str) -> list[ClaimRecord]:
+    def claims_in_batch(self, batch_id: str, *, payload: bool = True) -> list[ClaimRecord]:
+        """The batch's claims in ledger order. ``payload=False`` leaves each claim's data out
+        (its ``payload`` is ``{}``): a summary of 100,000 claims reads in a fraction of the
+        time, for callers that show states and reasons, never the claim itself."""
+        columns: list[Any] = [c for c in schema.claims.c if payload or c.name != "payload"]
+        if not payload:
+            columns.append(sa.literal_column("'{}'").label("payload"))
         with self.engine.connect() as connection:
             rows = connection.execute(
-                sa.select(schema.claims)
+                sa.select(*columns)
                 .join(schema.batch_claims, schema.batch_claims.c.claim_pk == schema.claims.c.id)
                 .where(schema.batch_claims.c.batch_id == batch_id)
                 .order_by(schema.claims.c.id)

@@ -83,7 +83,9 @@ class ClaimRecord:
             payer_claim_number=m["payer_claim_number"], reason_code=m["reason_code"],
             reason=m["reason"], attempt_count=m["attempt_count"],
             next_attempt_at=aware_utc(m["next_attempt_at"]), batch_id=m["batch_id"],
-            payload=m["payload"], findings=m["findings"],
+            # a summary read (claims_in_batch(payload=False)) leaves the claim's data out
+            payload=m["payload"] if isinstance(m["payload"], dict) else {},
+            findings=m["findings"],
             updated_at=aware_utc(m["updated_at"]) or utcnow(),
             lease_owner=m["lease_owner"], lease_expires_at=aware_utc(m["lease_expires_at"]),
             current_attempt=m["current_attempt"],

@@ -20,6 +20,11 @@ batches = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("claim_count", sa.Integer, nullable=False),
     sa.Column("problem_count", sa.Integer, nullable=False),
+    # When every claim of the file was in the ledger (migration 0007): a re-run of a file
+    # whose batch has it loads nothing; one without it (a crash cut the intake short)
+    # resumes into the same batch.
+    sa.Column("loaded_at", sa.DateTime(timezone=True)),
+    sa.Index("ix_batches_content_hash", "content_hash"),
 )
 
 claims = sa.Table(

@@ -24,6 +24,7 @@ from portalbot.ledger import faults
 from portalbot.ledger.attempts import AttemptStore
 from portalbot.ledger.claims import ClaimStore
 from portalbot.ledger.listing import Listing
+from portalbot.ledger.loading import Loading
 from portalbot.ledger.queue import QueueStore
 from portalbot.ledger.records import (
     Clock,
@@ -100,7 +101,7 @@ def _alembic_config(connection: sa.Connection) -> Any:
     return config
 
 
-class Ledger(ClaimStore, AttemptStore, QueueStore, Valves, Listing, Verdicts):
+class Ledger(Loading, ClaimStore, AttemptStore, QueueStore, Valves, Listing, Verdicts):
     """SQLite by default; PostgreSQL when several workers share the work."""
 
     @classmethod
