@@ -9,6 +9,11 @@ RSS and how many lines it printed:
   of unreadable records and counting the rest;
 - one line: the same bytes without a line break (every "line" overlong, never held).
 
+Targets ("seconds, bounded"): each shape exits 1 or 2 (refused or unreadable records
+reported, never a crash) in < 30 s for 200 MB (scaled with --megabytes, at least 10 s), peak RSS
+< 200 MB whatever the size (nothing is held whole), and < 1,000 lines printed (a bounded
+number of problems listed, the rest counted).
+
     python bench/bench_garbage.py [--megabytes 200]
 """
 
@@ -23,7 +28,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from figures import figure  # noqa: E402
+
 CHUNK = 1 << 20
+SECONDS_PER_200MB, PEAK_MB, LINES = 30.0, 200, 1000
 
 
 def _write_garbage(path: Path, megabytes: int, *, head: bytes = b"", newlines: bool = True) -> None:
@@ -74,6 +84,13 @@ def main() -> int:
             wall, peak, lines, status = _run(path)
             print(f"{name:<26} {status:>4} {wall:>7.2f} {peak:>12.0f} {lines:>10}", flush=True)
             path.unlink()
+            limit = max(SECONDS_PER_200MB * args.megabytes / 200, 10.0)  # start-up is seconds
+            figure(f"garbage {args.megabytes} MB, {name}", wall, "s", f"< {limit:g} s",
+                   wall < limit and status in (1, 2), f"exit {status}")
+            figure(f"garbage {args.megabytes} MB, {name}, peak RSS", peak, "MB",
+                   f"< {PEAK_MB} MB", peak < PEAK_MB)
+            figure(f"garbage {args.megabytes} MB, {name}, lines printed", lines, "lines",
+                   f"< {LINES}", lines < LINES)
     return 0
 
 

@@ -14,7 +14,6 @@ kept in the remits table. Reports wall and CPU time and peak RSS of each.
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import subprocess
 import sys
@@ -24,6 +23,10 @@ from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from figures import figure  # noqa: E402
+
 FIXTURE = ROOT / "fixtures" / "x12" / "acme-835-2026-11-20.x12"
 TARGET_SECONDS, TARGET_MB = 30.0, 400
 
@@ -67,16 +70,17 @@ def main() -> int:
         path = Path(tmp) / "big-835.x12"
         path.write_text(big_835(args.claims))
         size = path.stat().st_size / 1e6
-        print(f"835 of {args.claims} claim payments ({size:.1f} MB); load {os.getloadavg()[0]:.1f}")
+        print(f"835 of {args.claims} claim payments ({size:.1f} MB)")
         ok = True
         # exit 1 the first time: the claim payments are unmatched (this ledger has no
         # claims); 0 the second: nothing recorded, everything imported before.
         for label, expected in (("first import", 1), ("second import", 0)):
             wall, cpu, peak, status = run(Path(tmp) / "data", path)
-            ok &= status == expected and wall < TARGET_SECONDS and peak < TARGET_MB
-            print(f"{label}: {wall:.1f} s wall, {cpu:.1f} s CPU, peak RSS {peak:.0f} MB, "
-                  f"exit {status} (target < {TARGET_SECONDS:.0f} s, < {TARGET_MB} MB)")
-    print("remit benchmark:", "PASS" if ok else "FAIL")
+            ok &= figure(f"remit {args.claims} claim payments, {label}", wall, "s",
+                         f"< {TARGET_SECONDS:.0f} s", status == expected and wall < TARGET_SECONDS,
+                         f"{cpu:.1f} s CPU, exit {status}, expected {expected}")
+            ok &= figure(f"remit {args.claims} claim payments, {label}, peak RSS", peak, "MB",
+                         f"< {TARGET_MB} MB", peak < TARGET_MB)
     return 0 if ok else 1
 
 

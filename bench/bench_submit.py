@@ -6,26 +6,29 @@ minimal script with the same clicks (the history search, the form, the submit cl
 confirmation) and the same full-page screenshot, but no ledger, no engine, no evidence
 store and no trace. Both report claims per minute, the median of ``--runs`` runs.
 
-Targets (issue 4): the ledger and engine add at most 15% to the time per claim at
+Targets (issues 4 and 15): the ledger and engine add at most 15% to the time per claim at
 concurrency 1; with 300 ms added to every portal response, concurrency 4 reaches at least
-3x the claims per minute of concurrency 1. Also reported: the memory each extra browser
-context costs (resident set of the whole browser process tree).
+3x the claims per minute of concurrency 1; with 1,000 ms (slow portals), concurrency 8
+reaches at least 6x — one browser, one context per session, each signed in once; each
+extra logged-in context costs at most 35 MiB of the Chromium process tree (PSS, see
+chromium_memory.py).
 
 Each run starts its own browser and signs in afresh (about a second with 300 ms per
 response), and that start-up is timed with the claims. At concurrency 4 each session
 spreads it over a quarter as many claims, so the latency runs use a batch of 48 (12 per
-session): a handful of claims would measure the sign-in, not the throughput.
+session): a handful of claims would measure the sign-in, not the throughput. At 1,000 ms
+a claim at concurrency 1 takes about 4 s (four requests), so the slow-portal pair runs
+once (``--slow-runs``) on a batch of 48 (6 per session at concurrency 8).
 
     python bench/bench_submit.py [--claims 24] [--runs 3] [--latency-claims 48]
+                                 [--slow-claims 48] [--slow-runs 1] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,6 +37,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from acme_portal import start_portal  # noqa: E402
+from chromium_memory import median_per_context  # noqa: E402
+from figures import figure, note  # noqa: E402
 
 from fixtures.claims.synthetic import synthetic_batch  # noqa: E402
 from fixtures.portals._common import ControlClient  # noqa: E402
@@ -48,21 +56,6 @@ from portalbot.ledger import Ledger, derive_portal_key  # noqa: E402
 from portalbot.logs import configure  # noqa: E402
 
 LOGIN = Credentials(DEFAULT_USERNAME, DEFAULT_PASSWORD)
-
-
-def start_portal() -> tuple[subprocess.Popen[bytes], str]:
-    port_file = Path(tempfile.mkdtemp()) / "port"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fixtures.portals.acme", "--port", "0", "--port-file",
-         str(port_file), "--log-level", "warning"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while not (port_file.exists() and port_file.read_text().strip()):
-        if time.monotonic() > deadline or process.poll() is not None:
-            raise SystemExit("the mock portal did not start")
-        time.sleep(0.05)  # waiting for another process to write its port file
-    return process, f"http://127.0.0.1:{port_file.read_text().strip()}"
 
 
 def engine_run(base_url: str, concurrency: int, count: int, tag: str) -> float:
@@ -123,106 +116,76 @@ def floor_run(base_url: str, concurrency: int, count: int, tag: str) -> float:
     return asyncio.run(_floor(base_url, concurrency, count, tag))
 
 
-def _tree_pss_kib(root: int) -> int:
-    """Proportional set size of a process and all its descendants, from /proc.
-
-    PSS divides shared pages among the processes sharing them, so summing it over
-    Chromium's many processes does not count its shared libraries once per process.
-    """
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parent = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(parent, []).append(int(entry.name))
-    total, stack = 0, [root]
-    while stack:
-        pid = stack.pop()
-        try:
-            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
-            total += next(int(line.split()[1]) for line in rollup.splitlines()
-                          if line.startswith("Pss:"))
-        except (OSError, StopIteration):
-            pass
-        stack.extend(children.get(pid, []))
-    return total
-
-
-async def _context_memory(base_url: str, contexts: int) -> int:
-    from playwright.async_api import async_playwright
-
-    adapter = AcmeAdapter(base_url)
-    async with async_playwright() as playwright:
-        browser = await launch(playwright, Settings().browser)
-        pages = []
-        for _ in range(contexts):
-            context = await browser.new_context()
-            page = await context.new_page()
-            await adapter.login(page, LOGIN)
-            await adapter.open_form(page)
-            pages.append(page)
-        peak = _tree_pss_kib(os.getpid())
-        await browser.close()
-    return peak
-
-
 def median_of(runs: int, run: Callable[[int], float]) -> float:
     return statistics.median(run(n) for n in range(runs))
+
+
+def throughput(base_url: str, control: ControlClient, args: argparse.Namespace) -> None:
+    """Engine against the floor at concurrency 1, 2 and 4, no added latency."""
+    print(f"submission throughput, {args.claims} claims a run, median of {args.runs} runs")
+    print(f"{'concurrency':>12} {'engine/min':>11} {'floor/min':>10} {'overhead':>9}")
+    results = {}
+    for concurrency in (1, 2, 4):
+        def engine(n: int, c: int = concurrency) -> float:
+            control.reset()
+            return engine_run(base_url, c, args.claims, f"E{c}-{n}")
+
+        def floor(n: int, c: int = concurrency) -> float:
+            control.reset()
+            return floor_run(base_url, c, args.claims, f"F{c}-{n}")
+
+        rate, base = median_of(args.runs, engine), median_of(args.runs, floor)
+        results[concurrency] = (rate, base)
+        overhead = (base / rate - 1) * 100
+        print(f"{concurrency:>12} {rate:>11.1f} {base:>10.1f} {overhead:>8.1f}%", flush=True)
+    overhead_1 = (results[1][1] / results[1][0] - 1) * 100
+    figure("time added per claim by ledger and engine, concurrency 1", overhead_1, "%",
+           "<= 15%", overhead_1 <= 15,
+           f"engine {results[1][0]:.1f}/min, bare Playwright {results[1][1]:.1f}/min")
+
+
+def scaling(base_url: str, control: ControlClient, latency_ms: int, high: int, count: int,
+            runs: int, target: float) -> None:
+    """Claims per minute at concurrency 1 and ``high`` with ``latency_ms`` per response."""
+    rates = {}
+    for concurrency in (1, high):
+        def slow_engine(n: int, c: int = concurrency) -> float:
+            control.reset()
+            control.set_faults(latency_ms=latency_ms)
+            return engine_run(base_url, c, count, f"L{latency_ms}-{c}-{n}")
+
+        rates[concurrency] = median_of(runs, slow_engine)
+    control.reset()
+    ratio = rates[high] / rates[1]
+    figure(f"{latency_ms} ms per response: concurrency {high} vs 1, claims/min", ratio, "x",
+           f">= {target:g}x", ratio >= target,
+           f"{rates[high]:.1f} vs {rates[1]:.1f}/min, {count} claims, median of {runs}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--claims", type=int, default=24)
     parser.add_argument("--latency-claims", type=int, default=48)
+    parser.add_argument("--slow-claims", type=int, default=48)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--slow-runs", type=int, default=1)
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke test: small batches, one run each")
     args = parser.parse_args()
+    if args.quick:
+        args.claims, args.runs, args.latency_claims, args.slow_claims = 6, 1, 8, 8
     configure(level="WARNING")
     portal, base_url = start_portal()
     control = ControlClient(base_url)
     try:
-        print(f"submission throughput, {args.claims} claims a run, median of {args.runs} runs")
-        print(f"{'concurrency':>12} {'engine/min':>11} {'floor/min':>10} {'overhead':>9}")
-        results = {}
-        for concurrency in (1, 2, 4):
-            def engine(n: int, c: int = concurrency) -> float:
-                control.reset()
-                return engine_run(base_url, c, args.claims, f"E{c}-{n}")
-
-            def floor(n: int, c: int = concurrency) -> float:
-                control.reset()
-                return floor_run(base_url, c, args.claims, f"F{c}-{n}")
-
-            rate, base = median_of(args.runs, engine), median_of(args.runs, floor)
-            results[concurrency] = (rate, base)
-            overhead = (base / rate - 1) * 100
-            print(f"{concurrency:>12} {rate:>11.1f} {base:>10.1f} {overhead:>8.1f}%")
-        overhead_1 = (results[1][1] / results[1][0] - 1) * 100
-        print(f"time added per claim by ledger and engine at concurrency 1: {overhead_1:.1f}% "
-              f"(target <= 15%): {'PASS' if overhead_1 <= 15 else 'FAIL'}")
-
+        throughput(base_url, control, args)
+        scaling(base_url, control, 300, 4, args.latency_claims, args.runs, 3)
+        scaling(base_url, control, 1000, 8, args.slow_claims, args.slow_runs, 6)
         control.reset()
-        control.set_faults(latency_ms=300)
-        slow = {}
-        for concurrency in (1, 4):
-            def slow_engine(n: int, c: int = concurrency) -> float:
-                control.reset()
-                control.set_faults(latency_ms=300)
-                return engine_run(base_url, c, args.latency_claims, f"L{c}-{n}")
-
-            slow[concurrency] = median_of(args.runs, slow_engine)
-        ratio = slow[4] / slow[1]
-        print(f"with 300 ms per response: concurrency 1 {slow[1]:.1f}/min, concurrency 4 "
-              f"{slow[4]:.1f}/min, ratio {ratio:.2f} (target >= 3): "
-              f"{'PASS' if ratio >= 3 else 'FAIL'}")
-        control.reset()
-
-        one = asyncio.run(_context_memory(base_url, 1))
-        five = asyncio.run(_context_memory(base_url, 5))
-        print(f"memory per extra browser context (logged in, claim form open, PSS): "
-              f"{(five - one) / 4 / 1024:.1f} MiB (process tree with 1 context: {one / 1024:.0f} MiB)")
+        each, one, runs = median_per_context(base_url, LOGIN, 1 if args.quick else 3)
+        figure("memory per extra logged-in browser context (PSS)", each, "MiB", "<= 35 MiB",
+               each <= 35, f"median of {len(runs)} browsers: {', '.join(f'{e:.1f}' for e in runs)}")
+        note("Chromium process tree with one context (PSS)", one, "MiB")
     finally:
         control.close()
         portal.terminate()

@@ -83,3 +83,24 @@ def test_a_registered_secret_is_scrubbed_in_every_task() -> None:
     asyncio.run(elsewhere())
     assert "Keystone-pass-1" not in stream.getvalue()
     assert MASK in stream.getvalue()
+
+
+def test_a_set_up_made_before_structlog_is_loaded_applies_to_the_first_logger() -> None:
+    """`configure` defers importing structlog (start-up time); the first logger must still
+    log through the redaction, in the configured shape."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from portalbot.logs import configure, get_logger, register_secrets\n"
+        "configure(json_output=True, stream=sys.stdout)\n"
+        "print('LOADED', 'structlog' in sys.modules, file=sys.stderr)\n"
+        "register_secrets('hunter22-secret')\n"
+        "get_logger().info('signed in', detail='used hunter22-secret', password='x')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True)
+    assert "LOADED False" in done.stderr
+    line = json.loads(done.stdout)
+    assert line["detail"] == f"used {MASK}" and line["password"] == MASK

@@ -103,6 +103,7 @@ class PortalSession:
 
 SlotAcquirer = Callable[[str, str], Awaitable[int]]
 SlotReleaser = Callable[[str, str, int], Awaitable[None]]
+SessionLimit = Callable[[str], int]
 
 
 @dataclass
@@ -115,8 +116,10 @@ class SessionPool:
     """Keeps one or more logged-in contexts per (payer, account) and hands them out.
 
     A session is checked before it is handed out (portals sign out silently) and logged
-    in again when it fell back to signed-out. At most ``max_sessions`` contexts per
-    account exist at once in this process.
+    in again when it fell back to signed-out. At most ``session_limit(payer_id)``
+    contexts per account exist at once in this process: the same limit as the ledger's
+    session slots (the payer's configured ``max_sessions``, else its adapter's), so a
+    configured limit above the adapter's default is not silently capped here.
     """
 
     def __init__(
@@ -127,8 +130,10 @@ class SessionPool:
         acquire_slot: SlotAcquirer | None = None,
         release_slot: SlotReleaser | None = None,
         relaunch: Callable[[], Awaitable[Browser]] | None = None,
+        session_limit: SessionLimit | None = None,
     ):
         self.browser = browser
+        self._session_limit = session_limit
         self.settings = settings
         self._relaunch = relaunch
         self._acquire_slot = acquire_slot
@@ -157,7 +162,9 @@ class SessionPool:
         self, adapter: PortalAdapter, account: str, login: Callable[[Page], Awaitable[None]]
     ) -> AsyncIterator[PortalSession]:
         key = (adapter.payer_id, account)
-        pool = self._pool(key, adapter.max_sessions_per_account)
+        limit = (self._session_limit(adapter.payer_id) if self._session_limit
+                 else adapter.max_sessions_per_account)
+        pool = self._pool(key, limit)
         async with pool.limit:
             session = pool.idle.pop() if pool.idle else await self._new_session(key)
             if not self.browser.is_connected() or session.context.browser is not self.browser:

@@ -6,6 +6,12 @@ values of the claim being worked on (names, birth dates in the formats portals u
 member IDs) and of any value registered for the whole process (passwords). Callers
 should not log PHI in the first place; this catches what slips through, such as text
 copied from a page.
+
+structlog itself (about a tenth of a second to import: it brings asyncio and rich's
+traceback renderer) is imported only when a logger is first asked for. ``configure`` before
+that only remembers the set-up, so ``portalbot validate --help`` never pays for it; no
+line can be logged before a logger exists, and ``get_logger`` applies the set-up first,
+so no line ever escapes the redaction.
 """
 
 from __future__ import annotations
@@ -18,8 +24,6 @@ from collections.abc import Callable, Iterable, MutableMapping
 from contextvars import ContextVar
 from datetime import date
 from typing import Any
-
-import structlog
 
 from portalbot.text import visible
 
@@ -181,8 +185,30 @@ class _StandardError:
         return sys.stderr.isatty()
 
 
+_pending: dict[str, Any] | None = None
+
+
 def configure(*, json_output: bool = False, level: str = "INFO", stream: Any = None) -> None:
-    """Log to standard error: readable on a terminal, one JSON object a line with --log-json."""
+    """Log to standard error: readable on a terminal, one JSON object a line with --log-json.
+
+    Applied now if structlog is already loaded, else when the first logger is made."""
+    global _pending
+    _pending = {"json_output": json_output, "level": level, "stream": stream}
+    if "structlog" in sys.modules:
+        _apply_pending()
+
+
+def _apply_pending() -> None:
+    global _pending
+    if _pending is None:
+        return
+    wanted, _pending = _pending, None
+    _apply(**wanted)
+
+
+def _apply(*, json_output: bool, level: str, stream: Any) -> None:
+    import structlog
+
     stream = stream or _StandardError()
     renderer: Any = (
         structlog.processors.JSONRenderer()
@@ -206,4 +232,7 @@ def configure(*, json_output: bool = False, level: str = "INFO", stream: Any = N
 
 
 def get_logger(name: str = "portalbot") -> Any:
+    import structlog
+
+    _apply_pending()
     return structlog.get_logger(name)

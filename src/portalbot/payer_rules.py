@@ -4,8 +4,8 @@ start without importing the storage layer (SQLAlchemy alone costs them a second)
 
 from __future__ import annotations
 
-from dataclasses import replace
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from portalbot.claims import Claim

@@ -33,8 +33,6 @@ FILE_MODE = 0o600
 UMASK = 0o077
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
-log = get_logger("portalbot.private")
-
 
 class UnsafePathError(ConfigError):
     """A data directory or ledger file that other users own or can write."""
@@ -104,8 +102,10 @@ def check_private(path: Path, *, group_access: bool = False) -> None:
         )
     if mode & ~wanted & 0o777:
         os.chmod(path, mode & wanted)
-        log.warning("tightened a loose mode: it held PHI readable by other users",
-                    path=str(path), was=f"{mode:04o}", now=f"{mode & wanted:04o}")
+        # The logger is made here, not at import: `restrict_umask` runs at every start-up.
+        get_logger("portalbot.private").warning(
+            "tightened a loose mode: it held PHI readable by other users",
+            path=str(path), was=f"{mode:04o}", now=f"{mode & wanted:04o}")
 
 
 def check_installation(

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import unicodedata
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from rich.markup import escape as escape_markup
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.text import Text
 
 # Controls, format characters (BIDI overrides, zero-width), line/paragraph separators and
 # lone surrogates (which no terminal encoding can write).
@@ -53,12 +54,19 @@ def visible(value: object, *, keep_newlines: bool = False) -> str:
 
 
 def for_terminal(value: object) -> str:
-    """``visible`` text with rich markup escaped: safe inside a rich-printed message."""
+    """``visible`` text with rich markup escaped: safe inside a rich-printed message.
+
+    rich is imported on first use, not with this module: ``portalbot --help`` loads this
+    module and prints nothing through rich."""
+    from rich.markup import escape as escape_markup
+
     return escape_markup(visible(value))
 
 
 def cell(value: object) -> Text:
     """A rich table cell: a ``Text`` (never parsed as markup) of the ``visible`` value."""
+    from rich.text import Text
+
     return Text(visible(value))
 
 

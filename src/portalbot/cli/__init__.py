@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from portalbot.cli.common import EXIT_ENVIRONMENT, environment_errors, err
+from portalbot.cli.common import EXIT_ENVIRONMENT, environment_errors
 from portalbot.text import for_terminal
 
 #: name → (where the command is, its one-line help), in the order a biller meets them.
@@ -121,5 +121,7 @@ def run() -> None:
     try:
         main()
     except PortalbotError as exc:
+        from portalbot.cli.common import err  # rich, only when there is something to say
+
         err.print(f"[bold red]portalbot:[/] {for_terminal(exc)}", highlight=False)
         sys.exit(EXIT_ENVIRONMENT)

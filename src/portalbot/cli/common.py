@@ -15,12 +15,13 @@ from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
-from rich.console import Console
 
 from portalbot.text import for_terminal
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from rich.console import Console
 
     from portalbot.claims import ClaimBatchFile
     from portalbot.config import Settings
@@ -28,20 +29,38 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_NEEDS_PERSON, EXIT_USAGE, EXIT_ENVIRONMENT, EXIT_RETRY_SCHEDULED = 0, 1, 2, 3, 4
 
-out = Console()
-if not out.is_terminal:
-    out = Console(width=240)  # a pipe or a log file: keep each claim on one line
-err = Console(stderr=True, soft_wrap=True)
+_consoles: dict[str, Console] = {}
+
+
+def _console(name: str) -> Console:
+    """``out`` or ``err``, made on first use: rich costs a fifth of ``--help``'s start-up,
+    and help is printed by click."""
+    if name not in _consoles:
+        from rich.console import Console
+
+        stdout = Console()
+        if not stdout.is_terminal:
+            stdout = Console(width=240)  # a pipe or a log file: keep each claim on one line
+        _consoles["out"] = stdout
+        _consoles["err"] = Console(stderr=True, soft_wrap=True)
+    return _consoles[name]
+
+
+def __getattr__(name: str) -> Console:
+    """``from portalbot.cli.common import out, err`` (the consoles, made on first use)."""
+    if name in ("out", "err"):
+        return _console(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def say(message: str) -> None:
     """One line for the person at the terminal, on standard error; ``message`` is markup
     the caller wrote, so claim data in it must already be escaped (``for_terminal``)."""
-    err.print(message, highlight=False)
+    _console("err").print(message, highlight=False)
 
 
 def fail(message: str, code: int) -> NoReturn:
-    err.print(f"[bold red]portalbot:[/] {message}", highlight=False)
+    _console("err").print(f"[bold red]portalbot:[/] {message}", highlight=False)
     sys.exit(code)
 
 

@@ -127,11 +127,15 @@ class Policies(Tracing):
         while (wait := self.ledger.take_submit_turn(adapter.payer_id, interval)) > 0:
             await self.sleep(wait)
 
+    def _session_limit(self, payer_id: str) -> int:
+        """Contexts per portal account at once: the payer's configured ``max_sessions``,
+        else what its adapter says the portal allows."""
+        configured = self.settings.payer(payer_id).max_sessions
+        return configured or self._adapter(payer_id).max_sessions_per_account
+
     async def _acquire_slot(self, payer_id: str, account: str) -> int:
         """One of the account's session slots, shared by every worker through the ledger."""
-        adapter = self._adapter(payer_id)
-        configured = self.settings.payer(payer_id).max_sessions
-        limit = configured or adapter.max_sessions_per_account
+        limit = self._session_limit(payer_id)
         while True:
             slot = self.ledger.acquire_session_slot(
                 payer_id, account, limit, self.worker, dead_owner=owner_is_dead
@@ -153,6 +157,7 @@ class Policies(Tracing):
                 browser, self.settings.browser,
                 acquire_slot=self._acquire_slot, release_slot=self._release_slot,
                 relaunch=lambda: launch(playwright, self.settings.browser),
+                session_limit=self._session_limit,
             )
             try:
                 yield pool
