@@ -158,6 +158,9 @@ def _stamped(step: str, method: Callable[..., Any]) -> Callable[..., Any]:
     return hook
 
 
+ACCEPTANCE_VALUES = ("confirmation", "portal_key")
+
+
 class PortalAdapter(ABC, Generic[FormT]):
     """One payer portal. Subclasses declare ``payer_id`` and fill in the hooks.
 
@@ -186,9 +189,16 @@ class PortalAdapter(ABC, Generic[FormT]):
     # Sign-in boxes besides username and password (Keystone: ("npi", "ptan")); `portalbot
     # credentials set` asks for them and the keyring keeps them with the password.
     login_fields: ClassVar[tuple[str, ...]] = ()
+    acceptance_shows: ClassVar[tuple[str, ...]] = ACCEPTANCE_VALUES
+    """Which ledger values the portal's answer page shows ("confirmation", "portal_key"):
+    the review desk's cross-check looks for these only (Keystone never shows the key)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        unknown = sorted(set(cls.acceptance_shows) - set(ACCEPTANCE_VALUES))
+        if unknown:
+            raise TypeError(f"{cls.__name__}.acceptance_shows names {', '.join(unknown)}; "
+                            f"it holds only {' and '.join(ACCEPTANCE_VALUES)}")
         for name, instead in _DERIVED.items():
             if name in vars(cls):
                 raise TypeError(f"{cls.__name__}.{name} is read, not declared: use {instead}")

@@ -31,7 +31,9 @@ from portalbot.text import control_characters, visible
 
 MAX_FORM_BYTES = 64 * 1024
 MAX_PARAM_CHARS = 1000
-MAX_PAGE_DIGITS = 6
+MAX_NUMBER_DIGITS = 12
+# Whole-number query values: keyset cursors (claim pks) and the old page number.
+NUMERIC_PARAMS = ("after", "before", "page")
 # Multi-line text a person types (a note) may hold line breaks and tabs; nothing else may.
 MULTILINE_FIELDS = frozenset({"note"})
 
@@ -157,10 +159,11 @@ def bad_request_values(request: Request) -> str | None:
             continue
         if len(value) > MAX_PARAM_CHARS or control_characters(key + value):
             return f"the parameter {visible(key[:32])} is too long or holds control characters"
-    page_number = request.query_params.get("page")
-    if page_number and not (page_number.isascii() and page_number.isdigit()
-                            and len(page_number) <= MAX_PAGE_DIGITS):
-        return f"page must be a whole number of at most {MAX_PAGE_DIGITS} digits"
+    for name in NUMERIC_PARAMS:
+        number = request.query_params.get(name)
+        if number and not (number.isascii() and number.isdigit()
+                           and len(number) <= MAX_NUMBER_DIGITS):
+            return f"{name} must be a whole number of at most {MAX_NUMBER_DIGITS} digits"
     return None
 
 

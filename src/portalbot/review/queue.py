@@ -1,26 +1,28 @@
-"""The review queue, its evidence files and batch summaries: what the desk reads.
+"""The review queue: the latest finished attempt of each claim with its current verdict.
 
-The queue is the latest finished attempt of each claim with its current verdict, read
-from the ledger's tables (the desk writes none of them).
+A busy practice's ledger holds hundreds of thousands of attempts, so the desk reads the
+queue a window at a time, by keyset (claim pk after or before a cursor, with a LIMIT):
+never an OFFSET, never the whole queue in Python. "Latest" and "current" are correlated
+NOT EXISTS conditions rather than GROUP BY subqueries over every attempt and verdict, so
+the database stops as soon as the window is full. The full ``queue`` stays for the batch
+summary and the report, which want every claim of one batch.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from portalbot.evidence import region_path
 from portalbot.ledger import aware_utc, schema
-from portalbot.review.verdicts import VERDICTS, latest_verdict_ids
+from portalbot.review.verdicts import VERDICTS
 
-EVIDENCE_KINDS = ("screenshot", "region", "html", "trace")
 NO_VERDICT = "none"
 ALL = "all"
+# The queue counts at most this many rows ("10000+"): an exact count is a full scan.
+COUNT_CAP = 10_000
 
 
 # --- the queue ------------------------------------------------------------------------------
@@ -89,16 +91,11 @@ class QueueItem:
     screenshot: str | None = None
 
 
-def queue(engine: sa.Engine, wanted: QueueFilter = QueueFilter()) -> list[QueueItem]:
-    """The latest finished attempt of each claim, in ledger order, with its current verdict."""
+def _select(wanted: QueueFilter) -> sa.Select[Any]:
+    """Every queue row matching ``wanted``, unordered and unlimited."""
     a, c, v, r = schema.attempts, schema.claims, schema.verdicts, schema.reviewers
-    latest_attempt = (
-        sa.select(a.c.claim_pk, sa.func.max(a.c.number).label("number"))
-        .where(a.c.finished_at.is_not(None))
-        .group_by(a.c.claim_pk)
-        .subquery("latest_attempt")
-    )
-    latest_verdict = latest_verdict_ids()
+    later_attempt = schema.attempts.alias("later_attempt")
+    later_verdict = schema.verdicts.alias("later_verdict")
     query = (
         sa.select(
             a.c.id, a.c.number, a.c.finished_at, a.c.screenshot, a.c.html, a.c.result,
@@ -106,14 +103,22 @@ def queue(engine: sa.Engine, wanted: QueueFilter = QueueFilter()) -> list[QueueI
             c.c.claim_id, c.c.version, c.c.payer_id, c.c.state, c.c.confirmation, c.c.reason,
             v.c.verdict, r.c.name.label("verdict_by"),
         )
-        .join(latest_attempt, sa.and_(
-            latest_attempt.c.claim_pk == a.c.claim_pk, latest_attempt.c.number == a.c.number
+        .select_from(c)
+        .join(a, sa.and_(
+            a.c.claim_pk == c.c.id, a.c.finished_at.is_not(None),
+            ~sa.exists().where(
+                later_attempt.c.claim_pk == a.c.claim_pk,
+                later_attempt.c.finished_at.is_not(None),
+                later_attempt.c.number > a.c.number,
+            ),
         ))
-        .join(c, c.c.id == a.c.claim_pk)
-        .outerjoin(latest_verdict, latest_verdict.c.attempt_id == a.c.id)
-        .outerjoin(v, v.c.id == latest_verdict.c.verdict_id)
+        .outerjoin(v, sa.and_(
+            v.c.attempt_id == a.c.id,
+            ~sa.exists().where(
+                later_verdict.c.attempt_id == v.c.attempt_id, later_verdict.c.id > v.c.id
+            ),
+        ))
         .outerjoin(r, r.c.id == v.c.reviewer_id)
-        .order_by(c.c.id)
     )
     if wanted.batch:
         query = query.where(c.c.id.in_(
@@ -134,6 +139,10 @@ def queue(engine: sa.Engine, wanted: QueueFilter = QueueFilter()) -> list[QueueI
     if wanted.date_to:
         end = datetime.combine(wanted.date_to + timedelta(days=1), time(), UTC)
         query = query.where(a.c.finished_at < end)
+    return query
+
+
+def _items(engine: sa.Engine, query: sa.Select[Any]) -> list[QueueItem]:
     with engine.connect() as connection:
         return [
             QueueItem(
@@ -146,83 +155,76 @@ def queue(engine: sa.Engine, wanted: QueueFilter = QueueFilter()) -> list[QueueI
         ]
 
 
-def queue_choices(engine: sa.Engine) -> dict[str, list[str]]:
-    """The values the queue's filter menus offer."""
+def queue(engine: sa.Engine, wanted: QueueFilter = QueueFilter()) -> list[QueueItem]:
+    """The whole queue for ``wanted``, in ledger order: for one batch's summary or report,
+    never for the desk's pages (they read a ``window``)."""
+    return _items(engine, _select(wanted).order_by(schema.claims.c.id))
+
+
+@dataclass(frozen=True)
+class Window:
+    """One page of the queue and the cursors (claim pks) to the pages either side."""
+
+    items: list[QueueItem]
+    earlier: int | None  # pass as ``before`` for the previous page; None: this is the first
+    later: int | None  # pass as ``after`` for the next page; None: this is the last
+
+
+def window(engine: sa.Engine, wanted: QueueFilter, size: int, *, after: int | None = None,
+           before: int | None = None, start: int | None = None) -> Window:
+    """``size`` rows after the claim pk ``after``, before ``before``, or from ``start`` on
+    (the page holding a claim a reviewer came back from); else the first ``size``."""
+    pk = schema.claims.c.id
+    query = _select(wanted)
+    if before is not None:
+        rows = _items(engine, query.where(pk < before).order_by(pk.desc()).limit(size + 1))
+        items = list(reversed(rows[:size]))
+        earlier_exists = len(rows) > size
+        later_exists = bool(items) and _exists(engine, query.where(pk > items[-1].claim_pk))
+    else:
+        if after is not None:
+            query_from = query.where(pk > after)
+        elif start is not None:
+            query_from = query.where(pk >= start)
+        else:
+            query_from = query
+        rows = _items(engine, query_from.order_by(pk).limit(size + 1))
+        items = rows[:size]
+        later_exists = len(rows) > size
+        earlier_exists = bool(items) and _exists(engine, query.where(pk < items[0].claim_pk))
+    return Window(
+        items,
+        items[0].claim_pk if earlier_exists else None,
+        items[-1].claim_pk if later_exists else None,
+    )
+
+
+def _exists(engine: sa.Engine, query: sa.Select[Any]) -> bool:
     with engine.connect() as connection:
-        payers = connection.execute(
-            sa.select(schema.claims.c.payer_id).distinct().order_by(schema.claims.c.payer_id)
-        ).scalars().all()
-        states = connection.execute(
-            sa.select(schema.claims.c.state).distinct().order_by(schema.claims.c.state)
-        ).scalars().all()
-    return {"payers": list(payers), "states": list(states)}
+        return connection.execute(query.limit(1)).first() is not None
 
 
-def attempt_row(engine: sa.Engine, attempt_id: str) -> dict[str, Any] | None:
+def count(engine: sa.Engine, wanted: QueueFilter, cap: int = COUNT_CAP) -> int:
+    """How many rows the queue holds, counted up to ``cap`` (more reads as ``cap + 1``)."""
+    limited = _select(wanted).with_only_columns(schema.attempts.c.id).limit(cap + 1).subquery()
     with engine.connect() as connection:
-        row = connection.execute(
-            sa.select(schema.attempts).where(schema.attempts.c.id == attempt_id)
-        ).first()
-    return dict(row._mapping) if row else None
+        return int(connection.execute(sa.select(sa.func.count()).select_from(limited)).scalar_one())
 
 
-# --- evidence -------------------------------------------------------------------------------
-
-def evidence_file(engine: sa.Engine, attempt_id: str, kind: str, root: Path) -> Path | None:
-    """The evidence file of one attempt, only if it really lies inside the evidence directory.
-
-    The path comes from the ledger, never from the client; it is still resolved (symlinks
-    included) and checked, so a tampered or stale row cannot reach outside ``root``.
-    """
-    if kind not in EVIDENCE_KINDS or not attempt_id.isalnum() or len(attempt_id) > 32:
-        return None
-    row = attempt_row(engine, attempt_id)
-    column = "screenshot" if kind == "region" else kind
-    if row is None or not row.get(column):
-        return None
-    path = Path(row[column])
-    return contained(region_path(path) if kind == "region" else path, root)
+def neighbour(engine: sa.Engine, wanted: QueueFilter, claim_pk: int, *,
+              following: bool) -> str | None:
+    """The attempt id of the queue row just after (or before) the claim ``claim_pk``."""
+    pk = schema.claims.c.id
+    query = _select(wanted)
+    query = (query.where(pk > claim_pk).order_by(pk) if following
+             else query.where(pk < claim_pk).order_by(pk.desc()))
+    found = _items(engine, query.limit(1))
+    return found[0].attempt_id if found else None
 
 
-def contained(path: Path, root: Path) -> Path | None:
-    try:
-        resolved = path.resolve(strict=True)
-        base = root.resolve(strict=True)
-    except (OSError, RuntimeError):
-        return None
-    if not resolved.is_relative_to(base) or not resolved.is_file():
-        return None
-    return resolved
-
-
-# --- batches --------------------------------------------------------------------------------
-
-@dataclass
-class BatchSummary:
-    batch: dict[str, Any]
-    total: int = 0
-    by_state: Counter[str] = field(default_factory=Counter)
-    by_payer: dict[str, Counter[str]] = field(default_factory=dict)
-    by_verdict: Counter[str] = field(default_factory=Counter)
-
-
-def batch_summary(engine: sa.Engine, batch_id: str) -> BatchSummary | None:
-    with engine.connect() as connection:
-        batch = connection.execute(
-            sa.select(schema.batches).where(schema.batches.c.id == batch_id)
-        ).first()
-        if batch is None:
-            return None
-        rows = connection.execute(
-            sa.select(schema.claims.c.payer_id, schema.claims.c.state)
-            .join(schema.batch_claims, schema.batch_claims.c.claim_pk == schema.claims.c.id)
-            .where(schema.batch_claims.c.batch_id == batch_id)
-        ).all()
-    summary = BatchSummary(batch=dict(batch._mapping))
-    for payer_id, state in rows:
-        summary.total += 1
-        summary.by_state[state] += 1
-        summary.by_payer.setdefault(payer_id, Counter())[state] += 1
-    for item in queue(engine, QueueFilter(batch=batch_id)):
-        summary.by_verdict[item.verdict or NO_VERDICT] += 1
-    return summary
+def listed(engine: sa.Engine, wanted: QueueFilter, attempt_ids: set[str]) -> list[QueueItem]:
+    """The queue rows among ``attempt_ids`` (a page's worth, bounded by the caller)."""
+    if not attempt_ids:
+        return []
+    query = _select(wanted).where(schema.attempts.c.id.in_(sorted(attempt_ids)))
+    return _items(engine, query.order_by(schema.claims.c.id))

@@ -1,5 +1,5 @@
 """Review data access, one name to import: reviewers and sessions (``accounts``), verdicts
-and the audit log (``verdicts``), the queue, evidence and batch summaries (``queue``).
+and the audit log (``verdicts``), the queue (``queue``), evidence and batch summaries (``lookups``).
 
 Functions take the ledger's engine rather than living on ``Ledger`` so the review desk
 stays a layer on top of the ledger: it reads claims and attempts, and writes only its own
@@ -29,20 +29,16 @@ from portalbot.review.accounts import (
     set_password,
     touch_session,
 )
-from portalbot.review.queue import (
-    ALL,
+from portalbot.review.lookups import (
     EVIDENCE_KINDS,
-    NO_VERDICT,
     BatchSummary,
-    QueueFilter,
-    QueueItem,
     attempt_row,
     batch_summary,
     contained,
     evidence_file,
-    queue,
     queue_choices,
 )
+from portalbot.review.queue import ALL, NO_VERDICT, QueueFilter, QueueItem, Window, queue
 from portalbot.review.verdicts import (
     VERDICTS,
     VERIFIED,
@@ -58,7 +54,7 @@ from portalbot.review.verdicts import (
 __all__ = [
     "ALL", "EVIDENCE_KINDS", "FLAGGED", "NO_VERDICT", "SESSION_IDLE", "SESSION_MAX",
     "SESSION_TOUCH", "VERDICTS", "VERIFIED", "AuditRow", "BatchSummary", "FlaggedClaim",
-    "QueueFilter", "QueueItem", "ReviewError", "Reviewer", "Session", "VerdictRow",
+    "QueueFilter", "QueueItem", "ReviewError", "Reviewer", "Session", "VerdictRow", "Window",
     "add_reviewer", "add_verdict", "add_verdicts", "attempt_row", "audit_rows",
     "batch_summary", "clear_signin_failures", "contained", "create_session", "delete_session",
     "disable_reviewer", "evidence_file", "flagged_claims", "locked_until", "queue",

@@ -133,12 +133,3 @@ def verdicts(engine: sa.Engine, claim_pk: int | None = None) -> list[VerdictRow]
         if claim_pk is None:
             return _verdict_rows(connection)
         return _verdict_rows(connection, schema.verdicts.c.claim_pk == claim_pk)
-
-
-def latest_verdict_ids() -> Any:
-    v = schema.verdicts
-    return (
-        sa.select(v.c.attempt_id, sa.func.max(v.c.id).label("verdict_id"))
-        .group_by(v.c.attempt_id)
-        .subquery("latest_verdict")
-    )

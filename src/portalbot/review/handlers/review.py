@@ -1,9 +1,12 @@
 """The queue, one attempt's detail page, and the verdicts given there (one, or every
-cross-checked attempt at once)."""
+cross-checked attempt at once).
+
+Each page reads a bounded window of the queue by keyset (``after``/``before`` claim pks),
+never the whole queue: a busy ledger holds hundreds of thousands of attempts.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from starlette.datastructures import FormData
@@ -12,7 +15,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from portalbot.evidence import region_path
 from portalbot.logs import get_logger
-from portalbot.review import crosscheck, store
+from portalbot.review import crosscheck, queue, store
 from portalbot.review.desk import Desk, parse_params, qs
 from portalbot.review.views import summarize
 
@@ -23,23 +26,28 @@ BULK_NOTE = "verified with the machine cross-check: the page shows the ledger's 
 
 
 async def queue_page(request: Request, desk: Desk, session: store.Session) -> Response:
-    engine = desk.engine
-    wanted = store.QueueFilter.from_params(request.query_params)
-    items = await desk.db(store.queue, engine, wanted)
-    choices = await desk.db(store.queue_choices, engine)
-    batches = list(reversed(await desk.db(desk.ledger.batches)))
-    at = request.query_params.get("at", "")
-    shown = _page_of(items, desk.config.page_size, request.query_params.get("page"), at)
-    checks = {item.attempt_id: _check_item(item) for item in shown.items}
+    engine, query = desk.engine, request.query_params
+    wanted = store.QueueFilter.from_params(query)
+    at = query.get("at", "")
+    after, before = _cursor(query.get("after")), _cursor(query.get("before"))
+    start = None
+    if at.isalnum() and after is None and before is None:
+        row = await desk.db(store.attempt_row, engine, at)
+        start = row["claim_pk"] if row else None
+    shown = await desk.db(queue.window, engine, wanted, desk.config.page_size,
+                          after=after, before=before, start=start)
+    checks = await desk.db(_checks, shown.items)
     matched = [item.attempt_id for item in shown.items
                if checks[item.attempt_id].matched and item.verdict is None]
     return desk.render(
-        request, "queue.html", items=shown.items, total=len(items), shown=shown,
-        checks=checks, matched=matched, regions=_regions(shown.items),
-        verified=request.query_params.get("verified", ""),
-        wanted=wanted, params=wanted.to_params(), selected=at, choices=choices,
-        batches=batches, verdict_choices=(*store.VERDICTS, store.NO_VERDICT),
-        done=request.query_params.get("done") == "1",
+        request, "queue.html", items=shown.items, shown=shown,
+        total=await desk.db(queue.count, engine, wanted), cap=queue.COUNT_CAP,
+        checks=checks, matched=matched, regions=await desk.db(_regions, shown.items),
+        verified=query.get("verified", ""),
+        wanted=wanted, params=wanted.to_params(), selected=at,
+        choices=await desk.db(store.queue_choices, engine),
+        batches=list(reversed(await desk.db(desk.ledger.batches))),
+        verdict_choices=(*store.VERDICTS, store.NO_VERDICT), done=query.get("done") == "1",
     )
 
 
@@ -54,12 +62,13 @@ async def attempt_page(request: Request, desk: Desk, session: store.Session) -> 
     await desk.db(store.record_audit, engine, session.reviewer_id, "view", desk.now(),
                   claim_pk=claim_pk, attempt_id=attempt_id)
     wanted = store.QueueFilter.from_params(request.query_params)
-    items = await desk.db(store.queue, engine, wanted)
-    previous, following = _neighbours(items, attempt_id)
     record = await desk.db(ledger.claim, claim_pk)
     attempts = await desk.db(ledger.attempts, claim_pk)
-    checks = {a["id"]: crosscheck.check_attempt(a, record.confirmation, record.portal_key)
-              for a in attempts}
+    shows = crosscheck.portal_shows(record.payer_id)
+    checks = await desk.db(lambda: {
+        a["id"]: crosscheck.check_attempt(a, record.confirmation, record.portal_key, shows)
+        for a in attempts
+    })
     return desk.render(
         request, "attempt.html", checks=checks, check=checks[attempt_id],
         region=bool(attempt.get("screenshot"))
@@ -68,8 +77,9 @@ async def attempt_page(request: Request, desk: Desk, session: store.Session) -> 
         attempts=attempts,
         events=await desk.db(ledger.events, claim_pk),
         verdicts=await desk.db(store.verdicts, engine, claim_pk),
-        previous=previous, following=following, params=wanted.to_params(),
-        position=_position(items, attempt_id), total=len(items),
+        previous=await desk.db(queue.neighbour, engine, wanted, claim_pk, following=False),
+        following=await desk.db(queue.neighbour, engine, wanted, claim_pk, following=True),
+        params=wanted.to_params(),
     )
 
 
@@ -83,12 +93,14 @@ async def verdict_post(request: Request, desk: Desk, session: store.Session,
         return PlainTextResponse("unknown verdict", status_code=400)
     if verdict == store.FLAGGED and not note:
         return PlainTextResponse("a flag needs a note", status_code=400)
-    if not attempt_id.isalnum() or await desk.db(store.attempt_row, engine, attempt_id) is None:
+    attempt = (await desk.db(store.attempt_row, engine, attempt_id)
+               if attempt_id.isalnum() else None)
+    if attempt is None:
         return desk.render(request, "error.html", 404, message="No such attempt.")
     wanted = store.QueueFilter.from_params(parse_params(str(form.get("params") or "")))
     # The next attempt is found before the verdict, so "not reviewed" filters still advance.
-    items = await desk.db(store.queue, engine, wanted)
-    _, following = _neighbours(items, attempt_id)
+    following = await desk.db(queue.neighbour, engine, wanted, attempt["claim_pk"],
+                              following=True)
     claim_pk = await desk.db(store.add_verdict, engine, attempt_id, session.reviewer_id,
                              verdict, note, desk.now())
     await desk.db(store.record_audit, engine, session.reviewer_id, f"verdict:{verdict}",
@@ -106,8 +118,9 @@ async def verify_matched(request: Request, desk: Desk, session: store.Session,
     engine = desk.engine
     wanted = store.QueueFilter.from_params(parse_params(str(form.get("params") or "")))
     listed = set(str(form.get("attempts") or "").split()[:MAX_BULK])
-    items = [i for i in await desk.db(store.queue, engine, wanted) if i.attempt_id in listed]
-    chosen = [i.attempt_id for i in items if i.verdict is None and _check_item(i).matched]
+    items = await desk.db(queue.listed, engine, wanted, listed)
+    checks = await desk.db(_checks, items)
+    chosen = [i.attempt_id for i in items if i.verdict is None and checks[i.attempt_id].matched]
     done = await desk.db(store.add_verdicts, engine, chosen, session.reviewer_id,
                          store.VERIFIED, BULK_NOTE, desk.now())
     for attempt_id, claim_pk in done:
@@ -119,59 +132,20 @@ async def verify_matched(request: Request, desk: Desk, session: store.Session,
     )
 
 
-@dataclass(frozen=True)
-class QueuePage:
-    items: list[store.QueueItem]
-    number: int  # 1-based
-    pages: int
-    first: int  # 1-based position of the first row shown (0 when there is none)
-
-    @property
-    def previous(self) -> int | None:
-        return self.number - 1 if self.number > 1 else None
-
-    @property
-    def following(self) -> int | None:
-        return self.number + 1 if self.number < self.pages else None
+def _cursor(value: str | None) -> int | None:
+    """A keyset cursor (a claim pk); its digits are checked by ``bad_request_values``."""
+    return int(value) if value else None
 
 
-def _page_of(
-    items: list[store.QueueItem], size: int, wanted: str | None, at: str
-) -> QueuePage:
-    """The page asked for; without one, the page holding `at` (the attempt a reviewer
-    came back from), else the first. Out-of-range pages clamp to the last."""
-    pages = max(1, -(-len(items) // size))
-    position = _position(items, at) if at else None
-    if wanted:
-        number = int(wanted)  # checked by _bad_request_values: 1-6 ASCII digits
-    elif position is not None:
-        number = (position - 1) // size + 1
-    else:
-        number = 1
-    number = min(max(number, 1), pages)
-    start = (number - 1) * size
-    return QueuePage(items[start:start + size], number, pages, start + 1 if items else 0)
-
-
-def _neighbours(items: list[store.QueueItem], attempt_id: str) -> tuple[str | None, str | None]:
-    ids = [item.attempt_id for item in items]
-    if attempt_id not in ids:
-        return None, ids[0] if ids else None
-    index = ids.index(attempt_id)
-    previous = ids[index - 1] if index > 0 else None
-    following = ids[index + 1] if index + 1 < len(ids) else None
-    return previous, following
-
-
-def _position(items: list[store.QueueItem], attempt_id: str) -> int | None:
-    ids = [item.attempt_id for item in items]
-    return ids.index(attempt_id) + 1 if attempt_id in ids else None
-
-
-def _check_item(item: store.QueueItem) -> crosscheck.CrossCheck:
-    return crosscheck.check_attempt(
-        {"result": item.result, "html": item.html}, item.confirmation, item.portal_key
-    )
+def _checks(items: list[store.QueueItem]) -> dict[str, crosscheck.CrossCheck]:
+    """The cross-check of each row (reads saved pages: run off the event loop)."""
+    return {
+        item.attempt_id: crosscheck.check_attempt(
+            {"result": item.result, "html": item.html}, item.confirmation, item.portal_key,
+            crosscheck.portal_shows(item.payer_id),
+        )
+        for item in items
+    }
 
 
 def _regions(items: list[store.QueueItem]) -> set[str]:
