@@ -205,14 +205,14 @@ def test_a_long_queue_comes_in_pages_and_back_returns_to_the_page_of_the_claim(
     first, second, third = three_claims.claims
     sign_in(page, served.base_url)
     rows = page.locator("#queue tbody tr")
-    expect(page.locator("#shown-top")).to_have_text("2 shown of 3 attempts")
+    expect(page.locator("#shown-top")).to_have_text("2 shown of 3 attempts from here on")
     expect(rows).to_have_count(2)
     expect(page.locator("#prev-page")).to_have_count(0)
 
     expect(page.locator("body[data-keys=ready]")).to_be_attached()
     page.keyboard.press("n")
     expect(page).to_have_url(re.compile(rf"after={second.pk}"))
-    expect(page.locator("#shown-top")).to_have_text("1 shown of 3 attempts")
+    expect(page.locator("#shown-top")).to_have_text("1 shown of 1 attempts from here on")
     expect(rows).to_have_count(1)
     expect(page.locator("#next-page")).to_have_count(0)
 

@@ -21,8 +21,13 @@ from portalbot.review.verdicts import VERDICTS
 
 NO_VERDICT = "none"
 ALL = "all"
-# The queue counts at most this many rows ("10000+"): an exact count is a full scan.
-COUNT_CAP = 10_000
+# The queue counts at most this many rows from the first one shown ("1000+"): an exact
+# count is a full scan.
+COUNT_CAP = 1000
+# How many claims away the desk looks for a neighbour (previous/next on the claim page, "is
+# there an earlier page"): a sparse view (the flagged, or what is not reviewed behind a long
+# reviewed history) must not cost a scan of the whole ledger per click.
+REACH = 5000
 
 
 # --- the queue ------------------------------------------------------------------------------
@@ -180,7 +185,7 @@ def window(engine: sa.Engine, wanted: QueueFilter, size: int, *, after: int | No
         rows = _items(engine, query.where(pk < before).order_by(pk.desc()).limit(size + 1))
         items = list(reversed(rows[:size]))
         earlier_exists = len(rows) > size
-        later_exists = bool(items) and _exists(engine, query.where(pk > items[-1].claim_pk))
+        later_exists = bool(items) and _exists(engine, _near(query, items[-1].claim_pk, True))
     else:
         if after is not None:
             query_from = query.where(pk > after)
@@ -191,7 +196,9 @@ def window(engine: sa.Engine, wanted: QueueFilter, size: int, *, after: int | No
         rows = _items(engine, query_from.order_by(pk).limit(size + 1))
         items = rows[:size]
         later_exists = len(rows) > size
-        earlier_exists = bool(items) and _exists(engine, query.where(pk < items[0].claim_pk))
+        # The first page, asked for without a cursor, has nothing before it by definition.
+        earlier_exists = (bool(items) and (after is not None or start is not None)
+                          and _exists(engine, _near(query, items[0].claim_pk, False)))
     return Window(
         items,
         items[0].claim_pk if earlier_exists else None,
@@ -199,26 +206,35 @@ def window(engine: sa.Engine, wanted: QueueFilter, size: int, *, after: int | No
     )
 
 
+def _near(query: sa.Select[Any], claim_pk: int, following: bool) -> sa.Select[Any]:
+    """``query`` cut to the ``REACH`` claims after (or before) ``claim_pk``, in that order."""
+    pk = schema.claims.c.id
+    if following:
+        return query.where(pk > claim_pk, pk <= claim_pk + REACH).order_by(pk)
+    return query.where(pk < claim_pk, pk >= claim_pk - REACH).order_by(pk.desc())
+
+
 def _exists(engine: sa.Engine, query: sa.Select[Any]) -> bool:
     with engine.connect() as connection:
         return connection.execute(query.limit(1)).first() is not None
 
 
-def count(engine: sa.Engine, wanted: QueueFilter, cap: int = COUNT_CAP) -> int:
-    """How many rows the queue holds, counted up to ``cap`` (more reads as ``cap + 1``)."""
-    limited = _select(wanted).with_only_columns(schema.attempts.c.id).limit(cap + 1).subquery()
+def count(engine: sa.Engine, wanted: QueueFilter, from_pk: int = 0,
+          cap: int = COUNT_CAP) -> int:
+    """How many rows the queue holds from the claim ``from_pk`` on, counted up to ``cap``
+    (more reads as ``cap + 1``): the pk range skips what lies before, so this reads at
+    most ``cap`` rows."""
+    query = _select(wanted).where(schema.claims.c.id >= from_pk)
+    limited = query.with_only_columns(schema.attempts.c.id).limit(cap + 1).subquery()
     with engine.connect() as connection:
         return int(connection.execute(sa.select(sa.func.count()).select_from(limited)).scalar_one())
 
 
 def neighbour(engine: sa.Engine, wanted: QueueFilter, claim_pk: int, *,
               following: bool) -> str | None:
-    """The attempt id of the queue row just after (or before) the claim ``claim_pk``."""
-    pk = schema.claims.c.id
-    query = _select(wanted)
-    query = (query.where(pk > claim_pk).order_by(pk) if following
-             else query.where(pk < claim_pk).order_by(pk.desc()))
-    found = _items(engine, query.limit(1))
+    """The attempt id of the queue row just after (or before) the claim ``claim_pk``,
+    within ``REACH`` claims."""
+    found = _items(engine, _near(_select(wanted), claim_pk, following).limit(1))
     return found[0].attempt_id if found else None
 
 

@@ -41,7 +41,9 @@ async def queue_page(request: Request, desk: Desk, session: store.Session) -> Re
                if checks[item.attempt_id].matched and item.verdict is None]
     return desk.render(
         request, "queue.html", items=shown.items, shown=shown,
-        total=await desk.db(queue.count, engine, wanted), cap=queue.COUNT_CAP,
+        total=await desk.db(queue.count, engine, wanted,
+                            shown.items[0].claim_pk if shown.items else 0),
+        cap=queue.COUNT_CAP,
         checks=checks, matched=matched, regions=await desk.db(_regions, shown.items),
         verified=query.get("verified", ""),
         wanted=wanted, params=wanted.to_params(), selected=at,
