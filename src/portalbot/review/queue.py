@@ -138,7 +138,9 @@ def _select(wanted: QueueFilter) -> sa.Select[Any]:
     if wanted.verdict == NO_VERDICT:
         query = query.where(v.c.id.is_(None))
     elif wanted.verdict:
-        query = query.where(v.c.verdict == wanted.verdict)
+        # Through coalesce, so the planner keeps walking claims in pk order (a plain
+        # equality turns the outer join inner and SQLite then sorts every verdict).
+        query = query.where(sa.func.coalesce(v.c.verdict, "") == wanted.verdict)
     if wanted.date_from:
         query = query.where(a.c.finished_at >= datetime.combine(wanted.date_from, time(), UTC))
     if wanted.date_to:
