@@ -44,6 +44,7 @@ class KeystoneAdapter(pb.TableFormAdapter):
     display_name = "Keystone Medicare Services"
     default_base_url = "https://portal.keystonemedicare.example"
     login_fields = ("npi", "ptan")
+    acceptance_shows = ("confirmation",)  # the acceptance page never shows the portal key
     max_sessions_per_account = 1
     cases: ClassVar[tuple[pb.Case, ...]] = (
         pb.Case(CLAIMS, "NORTHSIDE-2026-10-000401", "accepted"),

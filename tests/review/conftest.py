@@ -20,7 +20,7 @@ import pytest
 
 from fixtures.portals._common import serve_in_thread
 from portalbot.browser import LAUNCH_ARGS, system_chromium
-from portalbot.evidence import EvidenceStore, write_private
+from portalbot.evidence import EvidenceStore, region_path, write_private
 from portalbot.ledger import Evidence, Ledger
 from portalbot.outcomes import Accepted, Rejected
 from portalbot.review import auth, store
@@ -93,6 +93,9 @@ class Recorded:
     screenshot: Path
     patient: str
     member_id: str
+    confirmation: str | None = None
+    portal_key: str = ""
+    region: Path | None = None
 
 
 @dataclass
@@ -107,12 +110,15 @@ class DeskData:
     def add(self, claim_id: str, *, first: str = "Ada", last: str = "Lovelace",
             member_id: str | None = None, rejected: bool = False,
             findings: list[dict[str, Any]] | None = None,
-            screenshot: bytes | None = None) -> Recorded:
+            screenshot: bytes | None = None, region: bytes | None = None,
+            payer_id: str = "acme", page_omits: tuple[str, ...] = ()) -> Recorded:
+        """One claim with one finished attempt. Its saved page shows the confirmation and
+        the portal key (the cross-check matches) unless ``page_omits`` names them."""
         n = len(self.claims) + 1
         member = member_id or f"ACM{n:09d}"
         payload = claim_payload(claim_id, first=first, last=last, member_id=member)
         enqueued = self.ledger.enqueue(
-            self.batch_id, claim_id=claim_id, version=1, payer_id="acme",
+            self.batch_id, claim_id=claim_id, version=1, payer_id=payer_id,
             service_month="2026-10", member_id=member, frequency="original", replaces=None,
             payload=payload, findings=findings or [], blocked=False, location=f"item {n}",
             worker=WORKER,
@@ -125,15 +131,26 @@ class DeskData:
         folder = EvidenceStore(self.evidence_dir).attempt_dir(attempt_id)
         shot = folder / "outcome.png"
         write_private(shot, screenshot or png(64 + n, 40, (n * 40 % 256, 90, 200)))
+        region_file = None
+        if region is not None:
+            region_file = region_path(shot)
+            write_private(region_file, region)
+        confirmation = None if rejected else f"ACM-261127-{n:06d}"
+        portal_key = enqueued.record.portal_key
+        shown = "".join(f"<p>{label}: {value}</p>" for name, label, value in (
+            ("confirmation", "Confirmation", confirmation),
+            ("portal_key", "Patient account", portal_key),
+        ) if value and name not in page_omits)
         html = folder / "outcome.html"
-        write_private(html, b"<html><body><h1>Claim received</h1></body></html>")
+        write_private(html, f"<html><body><h1>Claim received</h1>{shown}</body></html>".encode())
         outcome = (Rejected("Member ID not found.", reason_code="R01") if rejected
-                   else Accepted(f"ACM-261127-{n:06d}"))
+                   else Accepted(confirmation or ""))
         self.ledger.record_outcome(
             pk, attempt_id, WORKER, outcome, expected_state="submitting",
             reason="the portal answered", evidence=Evidence(screenshot=str(shot), html=str(html)),
         )
-        recorded = Recorded(pk, claim_id, attempt_id, shot, f"{first} {last}", member)
+        recorded = Recorded(pk, claim_id, attempt_id, shot, f"{first} {last}", member,
+                            confirmation, portal_key, region_file)
         self.claims.append(recorded)
         return recorded
 

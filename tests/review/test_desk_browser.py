@@ -202,18 +202,28 @@ def test_the_access_log_names_ids_and_never_phi(
 def test_a_long_queue_comes_in_pages_and_back_returns_to_the_page_of_the_claim(
     page: Page, three_claims: DeskData, served: Served
 ) -> None:
-    _, second, third = three_claims.claims
+    first, second, third = three_claims.claims
     sign_in(page, served.base_url)
     rows = page.locator("#queue tbody tr")
-    expect(page.locator("#shown").first).to_have_text("1–2 of 3 attempts · page 1 of 2")
+    expect(page.locator("#shown-top")).to_have_text("2 shown of 3 attempts from here on")
     expect(rows).to_have_count(2)
     expect(page.locator("#prev-page")).to_have_count(0)
 
     expect(page.locator("body[data-keys=ready]")).to_be_attached()
     page.keyboard.press("n")
-    expect(page.locator("#shown").first).to_have_text("3–3 of 3 attempts · page 2 of 2")
+    expect(page).to_have_url(re.compile(rf"after={second.pk}"))
+    expect(page.locator("#shown-top")).to_have_text("1 shown of 1 attempts from here on")
     expect(rows).to_have_count(1)
     expect(page.locator("#next-page")).to_have_count(0)
+
+    expect(page.locator("body[data-keys=ready]")).to_be_attached()
+    page.keyboard.press("p")  # keyset: the page before the first row shown
+    expect(page).to_have_url(re.compile(rf"before={third.pk}"))
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_have_attribute("data-attempt", first.attempt_id)
+    expect(page.locator("body[data-keys=ready]")).to_be_attached()
+    page.keyboard.press("n")
+    expect(rows).to_have_count(1)
 
     expect(page.locator("body[data-keys=ready]")).to_be_attached()
     page.keyboard.press("Enter")
@@ -222,7 +232,7 @@ def test_a_long_queue_comes_in_pages_and_back_returns_to_the_page_of_the_claim(
     page.keyboard.press("k")  # the neighbours span pages: the previous claim is on page 1
     expect(page.locator("#claim-id")).to_have_text(second.claim_id)
     expect(page.locator("body[data-keys=ready]")).to_be_attached()
-    page.keyboard.press("q")
-    expect(page.locator("#shown").first).to_have_text("1–2 of 3 attempts · page 1 of 2")
-    expect(rows.nth(1)).to_have_class(re.compile("selected"))
-    expect(rows.nth(1)).to_have_attribute("data-attempt", second.attempt_id)
+    page.keyboard.press("q")  # back to the queue, on a page holding that claim, selected
+    selected = page.locator("#queue tbody tr.selected")
+    expect(selected).to_have_attribute("data-attempt", second.attempt_id)
+    expect(page.locator("#prev-page")).to_be_visible()  # the first claim is before it

@@ -47,6 +47,7 @@ def _sign_in(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize("query", ["page=" + "9" * 5000, "page=²", "page=-1", "page=1e3",
+                                   "after=" + "9" * 13, "before=-3", "after=1.5",
                                    "batch=%00", "payer=a%1bb", "state=" + "s" * 2000])
 def test_bad_query_values_are_a_400_not_a_500(client: TestClient, query: str) -> None:
     _sign_in(client)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from portalbot.ledger import Ledger
-from portalbot.review import auth, store
+from portalbot.review import auth, queue, store
 from tests.review.conftest import DeskData
 
 pytestmark = pytest.mark.both_backends
@@ -153,3 +154,45 @@ def test_the_ledger_migrates_to_the_review_schema(tmp_path: object) -> None:
         assert store.flagged_claims(ledger.engine) == []
     finally:
         ledger.close()
+
+
+def test_the_queue_is_read_a_keyset_window_at_a_time(desk: DeskData) -> None:
+    engine = desk.ledger.engine
+    claims = [desk.add(f"C-{n}") for n in range(7)]
+    alice = _reviewer(desk)
+    store.add_verdict(engine, claims[1].attempt_id, alice, "verified", "", T0)
+    statements: list[str] = []
+    offsets: list[object] = []
+
+    def seen(conn: object, cursor: object, statement: str, parameters: object,
+             *args: object) -> None:
+        statements.append(statement.upper())
+        if "OFFSET ?" in statement.upper():  # SQLite renders LIMIT ? OFFSET ? with 0
+            assert isinstance(parameters, tuple)
+            offsets.append(parameters[-1])
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        wanted = store.QueueFilter(verdict="none")  # the desk's default view
+        first = queue.window(engine, wanted, 2)
+        assert [i.claim_id for i in first.items] == ["C-0", "C-2"]
+        assert (first.earlier, first.later) == (None, claims[2].pk)
+        second = queue.window(engine, wanted, 2, after=first.later)
+        assert [i.claim_id for i in second.items] == ["C-3", "C-4"]
+        assert (second.earlier, second.later) == (claims[3].pk, claims[4].pk)
+        back = queue.window(engine, wanted, 2, before=second.earlier)
+        assert [i.claim_id for i in back.items] == ["C-0", "C-2"]
+        last = queue.window(engine, wanted, 2, start=claims[5].pk)
+        assert [i.claim_id for i in last.items] == ["C-5", "C-6"] and last.later is None
+        assert queue.count(engine, wanted) == 6
+        assert queue.count(engine, wanted, claims[4].pk, cap=1) == 2  # "1+"
+        assert queue.neighbour(engine, wanted, claims[2].pk, following=False) == claims[0].attempt_id
+        assert queue.neighbour(engine, wanted, claims[0].pk, following=True) == claims[2].attempt_id
+        assert queue.neighbour(engine, wanted, claims[6].pk, following=True) is None
+        listed = queue.listed(engine, wanted, {claims[1].attempt_id, claims[3].attempt_id})
+        assert [i.claim_id for i in listed] == ["C-3"]  # C-1 has a verdict: not in this view
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    reads = [s for s in statements if "FROM CLAIMS" in s]
+    assert reads and set(offsets) <= {0}  # no OFFSET scans: keysets only
+    assert all("LIMIT" in s for s in reads if "IN (" not in s)

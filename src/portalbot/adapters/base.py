@@ -51,6 +51,9 @@ class Derived(Generic[T]):
 _DERIVED = {"working": "broken = 'why'", "broken_reason": "broken = 'why'",
             "history_searchable": "a find_submission hook or a shape's history declaration"}
 
+ACCEPTANCE_VALUES = ("confirmation", "portal_key")
+
+
 class PortalAdapter(ABC, Generic[FormT]):
     """One payer portal. Subclasses declare ``payer_id`` and fill in the hooks.
 
@@ -79,9 +82,16 @@ class PortalAdapter(ABC, Generic[FormT]):
     # Sign-in boxes besides username and password (Keystone: ("npi", "ptan")); `portalbot
     # credentials set` asks for them and the keyring keeps them with the password.
     login_fields: ClassVar[tuple[str, ...]] = ()
+    acceptance_shows: ClassVar[tuple[str, ...]] = ACCEPTANCE_VALUES
+    """Which ledger values the portal's answer page shows ("confirmation", "portal_key"):
+    the review desk's cross-check looks for these only (Keystone never shows the key)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        unknown = sorted(set(cls.acceptance_shows) - set(ACCEPTANCE_VALUES))
+        if unknown:
+            raise TypeError(f"{cls.__name__}.acceptance_shows names {', '.join(unknown)}; "
+                            f"it holds only {' and '.join(ACCEPTANCE_VALUES)}")
         for name, instead in _DERIVED.items():
             if name in vars(cls):
                 raise TypeError(f"{cls.__name__}.{name} is read, not declared: use {instead}")

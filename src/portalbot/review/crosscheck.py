@@ -5,6 +5,11 @@ recorded in the *visible text* of the saved page HTML (not its markup: a value i
 attribute, a comment or a script is not something the portal showed a person). Reviewers
 then spend their attention on the mismatches, and may verify every matched attempt at once.
 
+Some portals never show one of the values on their answer page (Keystone's acceptance page
+has no portal key): an adapter declares what its page shows (``acceptance_shows``), and a
+value the portal never shows is "not shown by this portal", neither looked for nor a
+mismatch.
+
 Evidence files never change once written, so results are cached by file identity (path,
 size, modification time) and the values looked for; a queue page of 100 attempts parses
 each page once per process.
@@ -19,6 +24,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 MATCH, MISMATCH, UNCHECKED = "match", "mismatch", "unchecked"
+# The values looked for, by their names in an adapter's ``acceptance_shows``.
+VALUES = ("confirmation", "portal_key")
+NOT_SHOWN_BY_PORTAL = "not shown by this portal"
 # A saved page larger than this is not read (a portal page is a few hundred kilobytes).
 MAX_HTML_BYTES = 8 * 1024 * 1024
 _HIDDEN_TAGS = frozenset({"script", "style", "template", "noscript", "head", "title"})
@@ -40,11 +48,14 @@ class Value:
     name: str
     recorded: str | None
     shown: bool
+    expected: bool = True  # False: this portal's page never shows it
 
     @property
     def status(self) -> str:
         if not self.recorded:
             return "not recorded"
+        if not self.expected:
+            return NOT_SHOWN_BY_PORTAL
         return "shown" if self.shown else "not on the page"
 
 
@@ -95,19 +106,24 @@ def visible_text(html: str) -> str:
 
 
 def check_attempt(attempt: dict[str, object], confirmation: str | None,
-                  portal_key: str | None) -> CrossCheck:
-    """The cross-check of one ledger attempt row against its claim's recorded values."""
+                  portal_key: str | None, shows: tuple[str, ...] = VALUES) -> CrossCheck:
+    """The cross-check of one ledger attempt row against its claim's recorded values;
+    ``shows`` names the values the portal's page shows (the adapter's declaration)."""
     if attempt.get("result") not in ANSWERED:
         return CrossCheck(UNCHECKED, "this attempt recorded no answer from the portal")
     html = attempt.get("html")
-    return check(html if isinstance(html, str) else None, confirmation, portal_key)
+    return check(html if isinstance(html, str) else None, confirmation, portal_key, shows)
 
 
 def check(html_file: str | Path | None, confirmation: str | None,
-          portal_key: str | None) -> CrossCheck:
+          portal_key: str | None, shows: tuple[str, ...] = VALUES) -> CrossCheck:
     """The cross-check of one attempt's saved page against the ledger's values."""
     if not confirmation and not portal_key:
         return CrossCheck(UNCHECKED, "the ledger recorded no confirmation or portal key")
+    if not any(value for value, name in ((confirmation, "confirmation"),
+                                         (portal_key, "portal_key")) if name in shows):
+        return CrossCheck(UNCHECKED, "this portal's page shows none of the values recorded",
+                          _unlooked(confirmation, portal_key, shows))
     if not html_file:
         return CrossCheck(UNCHECKED, "no page HTML was saved for this attempt")
     try:
@@ -117,24 +133,47 @@ def check(html_file: str | Path | None, confirmation: str | None,
     if info.st_size > MAX_HTML_BYTES:
         return CrossCheck(UNCHECKED, "the saved page HTML is too large to read")
     return _cached(str(html_file), info.st_size, info.st_mtime_ns, confirmation or "",
-                   portal_key or "")
+                   portal_key or "", tuple(shows))
+
+
+def _unlooked(confirmation: str | None, portal_key: str | None,
+              shows: tuple[str, ...]) -> tuple[Value, ...]:
+    return tuple(Value(label, recorded or None, False, key in shows) for key, label, recorded in (
+        ("confirmation", "confirmation", confirmation), ("portal_key", "portal key", portal_key)
+    ))
 
 
 @functools.lru_cache(maxsize=4096)
 def _cached(path: str, size: int, mtime_ns: int, confirmation: str,
-            portal_key: str) -> CrossCheck:
+            portal_key: str, shows: tuple[str, ...]) -> CrossCheck:
     try:
         text = visible_text(Path(path).read_text(encoding="utf-8", errors="replace"))
     except OSError:
         return CrossCheck(UNCHECKED, "the saved page HTML cannot be read")
     squashed = text.replace(" ", "")
     values = tuple(
-        Value(name, recorded or None, bool(recorded) and recorded.replace(" ", "") in squashed)
-        for name, recorded in (("confirmation", confirmation), ("portal key", portal_key))
+        Value(label, recorded or None,
+              key in shows and bool(recorded) and recorded.replace(" ", "") in squashed,
+              key in shows)
+        for key, label, recorded in (("confirmation", "confirmation", confirmation),
+                                     ("portal_key", "portal key", portal_key))
     )
-    missing = [v.name for v in values if v.recorded and not v.shown]
+    missing = [v.name for v in values if v.recorded and v.expected and not v.shown]
     if missing:
         return CrossCheck(MISMATCH, f"the page does not show the {' or the '.join(missing)}",
                           values)
     return CrossCheck(MATCH, "the page shows " + " and ".join(
-        f"the {v.name}" for v in values if v.recorded), values)
+        f"the {v.name}" for v in values if v.recorded and v.expected), values)
+
+
+@functools.lru_cache(maxsize=64)
+def portal_shows(payer_id: str) -> tuple[str, ...]:
+    """The values the payer's adapter declares its answer page shows (both when the payer
+    has no adapter here: a desk may run where not every adapter is installed)."""
+    from portalbot.adapters import adapter_for
+    from portalbot.errors import PortalbotError
+
+    try:
+        return tuple(adapter_for(payer_id).acceptance_shows)
+    except (PortalbotError, ImportError):
+        return VALUES
