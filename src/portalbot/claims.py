@@ -69,6 +69,7 @@ from portalbot.claim_problems import (
     LoadedClaim,
     without_duplicates,
 )
+from portalbot.gcpause import gc_paused
 
 __all__ = [
     "CARE_PLAN_ELEMENTS",
@@ -194,6 +195,7 @@ def load_claims(
         else:
             handle = stack.enter_context(open_binary(path))
             items = iter_jsonl(bounded_lines(handle, digest), path.name)
+        stack.enter_context(gc_paused())
         for item in without_duplicates(items, path.name):
             if isinstance(item, LoadedClaim):
                 claims.append(item)

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import replace
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO, NamedTuple, TypeVar
 
 from portalbot.claim_json import MAX_LINE_BYTES, bounded_lines, iter_jsonl, open_binary
 from portalbot.claim_problems import ClaimFileError, ClaimProblem
@@ -47,6 +47,7 @@ class Checked(NamedTuple):
 
 
 Item = Checked | tuple[int, ClaimProblem]
+T = TypeVar("T")
 _checker: Any = None
 _fmt = "json"
 
@@ -83,9 +84,13 @@ def _check(lines: list[bytes | None], first: bool) -> tuple[int, list[Item]]:
 
 
 def _check_range(path: Path, start: int, end: int) -> tuple[int, list[Item]]:
+    return _check(read_range(path, start, end), first=start == 0)
+
+
+def read_range(path: Path, start: int, end: int) -> list[bytes | None]:
     with open_binary(path) as handle:
         handle.seek(start)
-        return _check(_range_lines(handle, start, end), first=start == 0)
+        return _range_lines(handle, start, end)
 
 
 def _range_lines(handle: BinaryIO, start: int, end: int) -> list[bytes | None]:
@@ -144,31 +149,48 @@ class Merge:
         self.lines = 0  # lines of the ranges merged so far
 
     def add_range(self, lines: int, items: Iterable[Item]) -> Iterator[Rendered]:
-        base, self.lines = self.lines + 1, self.lines + lines
+        base = self.next_range(lines)
         for item in items:
             if isinstance(item, Checked):
                 row = self.add(item, f"line {base + item.line}")
                 if row is not None:
                     yield row
             else:
-                line, problem = item
-                self._problem(replace(problem, source=self.source,
-                                      location=f"line {base + line}"))
+                self.add_problem(*item, base)
 
-    def add(self, item: Checked, location: str) -> Rendered | None:
-        row = item.row
-        key = (row.claim_id, row.version)
+    def next_range(self, lines: int) -> int:
+        """The file's line number of the next range's first line."""
+        base, self.lines = self.lines + 1, self.lines + lines
+        return base
+
+    def add_problem(self, line: int, problem: ClaimProblem, base: int) -> None:
+        self._problem(replace(problem, source=self.source, location=f"line {base + line}"))
+
+    def first_time(self, key: tuple[str, int], location: str) -> bool:
+        """Whether this (claim_id, version) is new to the file; a repeat is a problem."""
         if key in self.first_seen:
             self._problem(ClaimProblem(
                 self.source, location, key[0], "claim_id",
                 f"version {key[1]} of this claim already appears at {self.first_seen[key]}; "
                 "each (claim_id, version) may appear once in a file"))
-            return None
+            return False
         self.first_seen[key] = location
         self.claims += 1
-        known = self.months.get(item.patient_month, ())
-        if item.frequency != "void" and row.claim_id not in known:
-            self.months[item.patient_month] = (*known, row.claim_id)
+        return True
+
+    def remember(self, patient_month: tuple[str, str, str], claim_id: str,
+                 frequency: str) -> tuple[str, ...]:
+        """The claim ids earlier in the file for this patient-month; this one is added."""
+        known = self.months.get(patient_month, ())
+        if frequency != "void" and claim_id not in known:
+            self.months[patient_month] = (*known, claim_id)
+        return known
+
+    def add(self, item: Checked, location: str) -> Rendered | None:
+        row = item.row
+        if not self.first_time((row.claim_id, row.version), location):
+            return None
+        known = self.remember(item.patient_month, row.claim_id, item.frequency)
         duplicate = duplicate_finding_for(row.claim_id, item.frequency, known) if known else None
         if duplicate is None:
             return row
@@ -195,34 +217,45 @@ def workers() -> int:
 
 def check_file(path: Path, settings: Settings, merge: Merge) -> Iterator[Rendered]:
     """The rendered verdicts of a JSON Lines file in file order; problems collect in
-    ``merge``. A file of one range, or a machine of one core, is checked here without a
-    pool; so is what is not a regular file (a pipe cannot be cut into ranges)."""
-    _init_worker(settings, merge.fmt)  # before the pool: forked workers inherit the rules
+    ``merge``."""
+    for lines, items in ranges_in_order(path, _check_range, _check, _init_worker,
+                                        (settings, merge.fmt)):
+        yield from merge.add_range(lines, items)
+
+
+def ranges_in_order(
+    path: Path, work: Callable[[Path, int, int], T], work_lines: Callable[[list[bytes | None], bool], T],
+    initializer: Callable[..., None], initargs: tuple[Any, ...],
+) -> Iterator[T]:
+    """``work`` on each byte range of a JSON Lines file, across a process pool, the answers
+    in file order. A file of one range, or a machine of one core, is worked here without a
+    pool; so is what is not a regular file (a pipe cannot be cut into ranges), a chunk of
+    lines at a time through ``work_lines``."""
+    initializer(*initargs)  # before the pool: forked workers inherit what it builds
     if not path.is_file():
-        yield from _in_process_lines(path, merge)
+        yield from _in_process_lines(path, work_lines)
         return
     ranges = _ranges(path)
     first = list(islice(ranges, 2))
     if len(first) < 2 or workers() < 2:
         for start, end in chain(first, ranges):
-            yield from merge.add_range(*_check_range(path, start, end))
+            yield work(path, start, end)
         return
-    with ProcessPoolExecutor(workers(), initializer=_init_worker,
-                             initargs=(settings, merge.fmt)) as pool:
-        pending: deque[Future[tuple[int, list[Item]]]] = deque()
+    with ProcessPoolExecutor(workers(), initializer=initializer, initargs=initargs) as pool:
+        pending: deque[Future[T]] = deque()
         for start, end in chain(first, ranges):
             # map() would submit every range at once; a bounded window keeps memory flat.
-            pending.append(pool.submit(_check_range, path, start, end))
+            pending.append(pool.submit(work, path, start, end))
             if len(pending) > 2 * workers():
-                yield from merge.add_range(*pending.popleft().result())
+                yield pending.popleft().result()
         while pending:
-            yield from merge.add_range(*pending.popleft().result())
+            yield pending.popleft().result()
 
 
-def _in_process_lines(path: Path, merge: Merge) -> Iterator[Rendered]:
+def _in_process_lines(path: Path, work_lines: Callable[[list[bytes | None], bool], T]) -> Iterator[T]:
     with open_binary(path) as handle:
         lines = bounded_lines(handle)
         first = True
         while chunk := list(islice(lines, 2_000)):
-            yield from merge.add_range(*_check(chunk, first))
+            yield work_lines(chunk, first)
             first = False

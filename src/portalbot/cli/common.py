@@ -10,9 +10,9 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from portalbot.claims import ClaimBatchFile
     from portalbot.config import Settings
+    from portalbot.intake_prepare import PreparedBatch
     from portalbot.ledger import ClaimRecord, Ledger
 
 EXIT_OK, EXIT_NEEDS_PERSON, EXIT_USAGE, EXIT_ENVIRONMENT, EXIT_RETRY_SCHEDULED = 0, 1, 2, 3, 4
@@ -124,18 +125,45 @@ def open_ledger(settings: Settings) -> Ledger:
 def load_or_exit(file: Path, settings: Settings, evidence: Path | None = None) -> ClaimBatchFile:
     """Read a claim file; an unreadable file exits 2, unreadable claims are listed and kept
     out of the batch (one bad claim never stops the rest)."""
-    from portalbot.claims import ClaimFileError, load_claims
+    from portalbot.claims import load_claims
+
+    batch = _read_or_exit(lambda: load_claims(
+        file, max_problems=settings.max_problems_reported, evidence=evidence))
+    say_problems(batch)
+    return batch
+
+
+def prepare_or_exit(file: Path, settings: Settings,
+                    evidence: Path | None = None) -> ClaimBatchFile | PreparedBatch:
+    """``load_or_exit`` for intake: a JSON Lines file is read, checked and serialized on
+    every core as intake writes it (``portalbot.intake_prepare``): its unreadable claims
+    are listed by ``say_problems`` once it has been read. Any other file loads whole."""
+    if file.suffix.lower() not in {".jsonl", ".ndjson"} or evidence is not None:
+        return load_or_exit(file, settings, evidence)
+    from portalbot.intake_prepare import prepare_file
+
+    return _read_or_exit(lambda: prepare_file(
+        file, settings, max_problems=settings.max_problems_reported))
+
+
+Loaded = TypeVar("Loaded", "ClaimBatchFile", "PreparedBatch")
+
+
+def _read_or_exit(read: Callable[[], Loaded]) -> Loaded:
+    from portalbot.claims import ClaimFileError
 
     try:
-        batch = load_claims(file, max_problems=settings.max_problems_reported, evidence=evidence)
+        return read()
     except ClaimFileError as exc:
         usage_error(for_terminal(exc))
+
+
+def say_problems(batch: ClaimBatchFile | PreparedBatch) -> None:
     for problem in batch.problems:
         say(f"[yellow]unreadable claim:[/] {for_terminal(problem)}")
     if batch.more_problems:
         say(f"[yellow]unreadable claim:[/] … and {batch.more_problems} more, not listed "
             "(max_problems_reported in the config)")
-    return batch
 
 
 def one_version(store: Ledger, claim_id: str, version: int | None) -> ClaimRecord:

@@ -4,6 +4,7 @@ what became of every claim (``--dry-run`` rehearses it in a throwaway ledger).""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import sys
 import tempfile
@@ -30,10 +31,12 @@ from portalbot.cli.common import (
     EXIT_OK,
     environment_errors,
     err,
-    load_or_exit,
     open_ledger,
     out,
+    prepare_or_exit,
+    say_problems,
     settings_for,
+    usage_error,
 )
 from portalbot.cli.exits import exit_for
 from portalbot.cli.tables import short_batch
@@ -41,6 +44,7 @@ from portalbot.cli.views import claim_json, print_batch_table, unreadable_json
 from portalbot.config import Settings
 from portalbot.engine import ClaimResult, Engine, RunSummary
 from portalbot.intake import IntakeResult, intake
+from portalbot.intake_prepare import PreparedBatch
 from portalbot.ledger import ClaimRecord, Ledger
 from portalbot.ledger.loading import BatchRow, Refused
 from portalbot.ledger.states import NEEDS_PERSON_STATES
@@ -65,28 +69,28 @@ def submit(ctx: click.Context, file: Path, payers: tuple[str, ...], dry_run: boo
            fmt: str = "table", evidence: Path | None = None) -> None:
     """Check and submit every claim in FILE (JSON, JSON Lines, CSV or X12 837P)."""
     settings = settings_for(ctx, concurrency=concurrency)
-    batch = load_or_exit(file, settings, evidence)
-    in_file = {loaded.claim.payer_id for loaded in batch.claims}
-    check_names("payer", payers, adapter_payers() | in_file)
+    known = adapter_payers()  # imports the adapters while the heap is still small
+    batch = prepare_or_exit(file, settings, evidence)
+    gc.freeze()  # the batch lives until the command ends: no collection need walk it again
+    check_names("payer", payers, known | (_payers_in(batch) if set(payers) - known else set()))
     ledger = open_ledger(settings)
     if dry_run:
         sys.exit(_rehearse(settings, ledger, batch, payers, max_claims, no_progress))
-    with environment_errors():
-        intake_result = intake(ledger, settings, batch)
+    intake_result = _intake(ledger, settings, batch)
     batch_id = intake_result.batch_id
     _say_intake(intake_result)
     queued = [r for r in intake_result.records if r.state in {"queued", "failed"}
               and (not payers or r.payer_id in payers)]
-    engine = Engine(settings, ledger)
     summary = RunSummary()
-    if queued:
+    ran = bool(queued) and max_claims != 0  # --max-claims 0: load, and stop there
+    if ran:
+        engine = Engine(settings, ledger)
         with environment_errors(), progress_bar(len(queued), no_progress) as advance:
             summary = asyncio.run(engine.run(
                 batch_id=batch_id, payer_ids=list(payers) or None,
                 max_claims=max_claims, on_result=advance,
             ))
-    records = (ledger.claims_in_batch(batch_id, payload=False) if queued
-               else intake_result.records)
+    records = ledger.claims_in_batch(batch_id, payload=False) if ran else intake_result.records
     if fmt == "json":
         screenshots = ledger.latest_screenshots(r.pk for r in records)
         sys.stdout.write(json.dumps({
@@ -105,6 +109,26 @@ def submit(ctx: click.Context, file: Path, payers: tuple[str, ...], dry_run: boo
               highlight=False)
     out.print(f"Evidence: {for_terminal(settings.resolved_evidence_dir)}", highlight=False)
     sys.exit(_report(batch, records, summary, intake_result))
+
+
+def _payers_in(batch: ClaimBatchFile | PreparedBatch) -> set[str]:
+    if isinstance(batch, PreparedBatch):
+        return {row.payer_id for row in batch.read_all()}
+    return {loaded.claim.payer_id for loaded in batch.claims}
+
+
+def _intake(ledger: Ledger, settings: Settings, batch: ClaimBatchFile | PreparedBatch) -> IntakeResult:
+    """Intake, then (for a streamed batch, read as it went in) its unreadable claims."""
+    from portalbot.claims import ClaimFileError
+
+    with environment_errors():
+        try:
+            result = intake(ledger, settings, batch)
+        except ClaimFileError as exc:  # the file went away while it was being read
+            usage_error(for_terminal(exc))
+    if isinstance(batch, PreparedBatch):
+        say_problems(batch)
+    return result
 
 
 def _say_intake(result: IntakeResult) -> None:
@@ -144,7 +168,7 @@ def _not_again(intake_result: IntakeResult) -> int:
 
 
 def _rehearse(
-    settings: Settings, ledger: Ledger, batch: ClaimBatchFile, payers: tuple[str, ...],
+    settings: Settings, ledger: Ledger, batch: ClaimBatchFile | PreparedBatch, payers: tuple[str, ...],
     max_claims: int | None, no_progress: bool,
 ) -> int:
     """A dry run: every form of the batch filled and photographed, nothing clicked, and
@@ -154,7 +178,7 @@ def _rehearse(
     with tempfile.TemporaryDirectory(prefix="portalbot-dry-run-") as folder:
         rehearsal = Ledger.open(f"sqlite:///{Path(folder) / 'rehearsal.sqlite3'}")
         try:
-            intake_result = intake(rehearsal, settings, batch)
+            intake_result = _intake(rehearsal, settings, batch)
             queued = [r for r in intake_result.records if r.state == "queued"
                       and (not payers or r.payer_id in payers)]
             summary = RunSummary()
@@ -185,7 +209,7 @@ def _rehearse(
 
 
 def _report(
-    batch: ClaimBatchFile, records: list[ClaimRecord], summary: RunSummary,
+    batch: ClaimBatchFile | PreparedBatch, records: list[ClaimRecord], summary: RunSummary,
     intake_result: IntakeResult,
 ) -> int:
     already = _not_again(intake_result)

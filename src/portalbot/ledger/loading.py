@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from portalbot.ledger import schema
 from portalbot.ledger.claims import ClaimStore
-from portalbot.ledger.records import aware_utc, derive_portal_key, patient_month_key
+from portalbot.ledger.records import RawJson, aware_utc, derive_portal_key, patient_month_key
 from portalbot.ledger.states import HELD, QUEUED
 
 #: where a claim that occupies nothing sits: the payer never took it
@@ -42,7 +42,7 @@ class NewClaim:
     member_id: str
     frequency: str
     replaces: str | None
-    payload: dict[str, Any]
+    payload: dict[str, Any] | RawJson  # RawJson: the claim already written as JSON
     findings: list[dict[str, Any]]
     blocked: bool
     location: str
@@ -95,10 +95,13 @@ class Loading(ClaimStore):
             ).all()
         return {(r.claim_id, r.version) for r in rows}
 
-    def mark_loaded(self, batch_id: str) -> None:
+    def mark_loaded(self, batch_id: str, claims: int, unreadable: int) -> None:
+        """The batch is in, whole: ``claims`` read and ``unreadable`` records (a streamed
+        intake knows them only now)."""
         with self._tx() as tx:
             tx.execute(schema.batches.update().where(schema.batches.c.id == batch_id)
-                       .values(loaded_at=self.clock()))
+                       .values(loaded_at=self.clock(), claim_count=claims,
+                               problem_count=unreadable))
 
     def patient_month_claims(self, keys: Iterable[str]) -> dict[str, set[str]]:
         """The claim ids occupying each of these patient-month keys (one query)."""

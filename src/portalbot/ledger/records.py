@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,7 +34,18 @@ def utcnow() -> datetime:
 def derive_portal_key(claim_id: str, version: int) -> str:
     """A short key the portal echoes back: 14 characters of [A-Z0-9], never the raw id."""
     digest = hashlib.sha256(f"{claim_id}\x00{version}".encode()).digest()
-    return "PB" + base64.b32encode(digest).decode()[:12]
+    # base32 encodes 5 bytes as 8 characters: the first 10 bytes give the first 16 characters
+    return "PB" + base64.b32encode(digest[:10]).decode()[:12]
+
+
+class RawJson(str):
+    """A JSON document already written (by pydantic, in intake's worker processes), that
+    the ledger stores as it is instead of serializing a dict again."""
+
+
+def dump_json(value: Any) -> str:
+    """The ledger's JSON serializer (SQLite and PostgreSQL): a ``RawJson`` is already one."""
+    return value if isinstance(value, RawJson) else json.dumps(value)
 
 
 def patient_month_key(payer_id: str, member_id: str, service_month: str) -> str:

@@ -28,6 +28,7 @@ from portalbot.ledger.loading import Loading
 from portalbot.ledger.queue import QueueStore
 from portalbot.ledger.records import (
     Clock,
+    dump_json,
     utcnow,
 )
 from portalbot.ledger.revisions import at_head
@@ -47,6 +48,7 @@ def _sqlite_pragmas(busy_timeout_s: float) -> Callable[[Any, Any], None]:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: a big intake's index pages
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         cursor.close()
 
@@ -65,14 +67,15 @@ def _make_engine(url: str) -> sa.Engine:
             # Born 0600 in a 0700 folder; SQLite gives -wal/-shm/-journal the file's mode.
             ensure_private_dir(Path(database).parent)
             create_private_file(Path(database))
-        engine = sa.create_engine(target, connect_args={"timeout": busy_timeout_s})
+        engine = sa.create_engine(target, connect_args={"timeout": busy_timeout_s},
+                                  json_serializer=dump_json)
         sa.event.listen(engine, "connect", _sqlite_pragmas(busy_timeout_s))
         # Let SQLite take the write lock at BEGIN so two writers queue instead of failing.
         sa.event.listen(
             engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE")
         )
         return engine
-    return sa.create_engine(target, pool_pre_ping=True)
+    return sa.create_engine(target, pool_pre_ping=True, json_serializer=dump_json)
 
 
 def _seconds(value: str | tuple[str, ...]) -> float:
