@@ -20,12 +20,14 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from portalbot.claim_json import SKIP_CHUNK, iter_jsonl, open_binary
+from portalbot.claim_json import SKIP_CHUNK, open_binary
+from portalbot.claim_model import Claim
 from portalbot.claim_problems import ClaimProblem
 from portalbot.config import Settings
 from portalbot.ledger.records import RawJson
-from portalbot.rules.checks import analyse, run_checks
-from portalbot.validation import Merge, ranges_in_order, read_range
+from portalbot.rules.analysis import Analysis
+from portalbot.rules.model import Finding as RuleFinding
+from portalbot.validation import Merge, each_claim, ranges_in_order, read_range, use_rules
 
 Finding = dict[str, Any]
 
@@ -96,37 +98,19 @@ class PreparedBatch:
         self.claims = []
 
 
-_checker: Any = None
-
-
-def _init_worker(settings: Settings) -> None:
-    """Build the rules once per process; a forked worker inherits the parent's."""
-    global _checker
-    if _checker is None or _checker.settings is not settings:
-        from portalbot.payer_rules import RuleChecker
-
-        _checker = RuleChecker(settings)
+def _prepared(line: int, claim: Claim, analysis: Analysis,
+              findings: tuple[RuleFinding, ...]) -> Prepared:
+    return Prepared(
+        line, claim.claim_id, claim.version, claim.payer_id, claim.service_month,
+        claim.subscriber.member_id, claim.frequency, claim.replaces,
+        RawJson(claim.model_dump_json()),
+        tuple({"rule": f.rule, "severity": f.severity, "field": f.field,
+               "message": f.message} for f in findings),
+        claim.patient_month)
 
 
 def _prepare(lines: list[bytes | None], first: bool) -> tuple[int, list[Item]]:
-    start = 1 if first else 2  # only the file's first line may start with a byte-order mark
-    items: list[Item] = []
-    for item in iter_jsonl(lines, "", start=start):
-        line = int(item.location.removeprefix("line ")) - start
-        if isinstance(item, ClaimProblem):
-            items.append((line, item))
-            continue
-        claim = item.claim
-        context = _checker.context_for(claim.payer_id)
-        findings = run_checks(claim, analyse(claim, context.code_table), context)
-        items.append(Prepared(
-            line, claim.claim_id, claim.version, claim.payer_id, claim.service_month,
-            claim.subscriber.member_id, claim.frequency, claim.replaces,
-            RawJson(claim.model_dump_json()),
-            tuple({"rule": f.rule, "severity": f.severity, "field": f.field,
-                   "message": f.message} for f in findings),
-            claim.patient_month))
-    return len(lines), items
+    return each_claim(lines, first, _prepared)
 
 
 def _prepare_range(path: Path, start: int, end: int) -> tuple[int, list[Item]]:
@@ -157,7 +141,7 @@ def prepare_file(path: Path, settings: Settings, *, max_problems: int) -> Prepar
             digest.update(chunk)
     merge = _PreparedMerge(path.name, max_problems)
     rows = (row for lines, items in ranges_in_order(
-        path, _prepare_range, _prepare, _init_worker, (settings,))
+        path, _prepare_range, _prepare, use_rules, (settings,))
         for row in merge.add_items(lines, items))
     first = next(rows, None)
     batch = PreparedBatch(path, digest.hexdigest(), chain([first] if first else [], rows), merge)

@@ -25,8 +25,10 @@ from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple, TypeVar
 
 from portalbot.claim_json import MAX_LINE_BYTES, bounded_lines, iter_jsonl, open_binary
+from portalbot.claim_model import Claim
 from portalbot.claim_problems import ClaimFileError, ClaimProblem
 from portalbot.config import Settings
+from portalbot.rules.analysis import Analysis
 from portalbot.rules.checks import analyse, duplicate_finding_for, run_checks
 from portalbot.rules.model import CodeUnits, Finding, Verdict
 from portalbot.verdict_output import Rendered, render
@@ -52,20 +54,22 @@ _checker: Any = None
 _fmt = "json"
 
 
-def _init_worker(settings: Settings, fmt: str) -> None:
+def use_rules(settings: Settings) -> None:
     """Build the rules once per process; a forked worker inherits the parent's."""
-    global _checker, _fmt
-    _fmt = fmt
+    global _checker
     if _checker is None or _checker.settings is not settings:
         from portalbot.payer_rules import RuleChecker
 
         _checker = RuleChecker(settings)
 
 
-def _check(lines: list[bytes | None], first: bool) -> tuple[int, list[Item]]:
-    """One range's lines: parse, validate, check and render each claim on its own."""
+def each_claim(lines: list[bytes | None], first: bool,
+               make: Callable[[int, Claim, Analysis, tuple[Finding, ...]], T],
+               ) -> tuple[int, list[T | tuple[int, ClaimProblem]]]:
+    """One range's lines: each claim parsed, validated and checked on its own (the rules
+    from ``use_rules``), then turned by ``make`` into what goes back to the parent."""
     start = 1 if first else 2  # only the file's first line may start with a byte-order mark
-    items: list[Item] = []
+    items: list[T | tuple[int, ClaimProblem]] = []
     for item in iter_jsonl(lines, "", start=start):
         line = int(item.location.removeprefix("line ")) - start
         if isinstance(item, ClaimProblem):
@@ -74,13 +78,27 @@ def _check(lines: list[bytes | None], first: bool) -> tuple[int, list[Item]]:
         claim = item.claim
         context = _checker.context_for(claim.payer_id)
         analysis = analyse(claim, context.code_table)
-        findings = tuple(run_checks(claim, analysis, context))
-        verdict = Verdict(claim.claim_id, claim.version, findings, analysis.supported)
-        items.append(Checked(
-            line, claim.patient_month, claim.frequency, render(verdict, _fmt),
-            tuple((f.rule, f.severity, f.field, f.message) for f in findings),
-            tuple(tuple((c.code, c.units) for c in s) for s in analysis.supported)))
+        items.append(make(line, claim, analysis, tuple(run_checks(claim, analysis, context))))
     return len(lines), items
+
+
+def _init_worker(settings: Settings, fmt: str) -> None:
+    global _fmt
+    _fmt = fmt
+    use_rules(settings)
+
+
+def _checked(line: int, claim: Claim, analysis: Analysis, findings: tuple[Finding, ...]
+             ) -> Checked:
+    verdict = Verdict(claim.claim_id, claim.version, findings, analysis.supported)
+    return Checked(
+        line, claim.patient_month, claim.frequency, render(verdict, _fmt),
+        tuple((f.rule, f.severity, f.field, f.message) for f in findings),
+        tuple(tuple((c.code, c.units) for c in s) for s in analysis.supported))
+
+
+def _check(lines: list[bytes | None], first: bool) -> tuple[int, list[Item]]:
+    return each_claim(lines, first, _checked)
 
 
 def _check_range(path: Path, start: int, end: int) -> tuple[int, list[Item]]:

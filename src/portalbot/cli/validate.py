@@ -10,7 +10,7 @@ import io
 import itertools
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +32,7 @@ from portalbot.text import for_terminal
 if TYPE_CHECKING:
     from portalbot.claims import ClaimBatchFile
     from portalbot.payer_rules import RuleChecker
-    from portalbot.verdict_output import Rendered
+    from portalbot.verdict_output import Rendered, TableWriter
 
 
 @click.command()
@@ -112,7 +112,7 @@ def _report_problems(problems: list[Any], more: int) -> None:
 def _write(fmt: str, rows: Rows, problems: Callable[[], list[Any]]) -> tuple[int, int]:
     """Verdicts to stdout, streamed when stdout is a file or a pipe (JSON one verdict a
     line, the table spooled until its widths are known); pretty-printed on a terminal."""
-    from portalbot.verdict_output import JsonWriter, TableWriter
+    from portalbot.verdict_output import JsonWriter
 
     stream = sys.stdout
     if stream.isatty():
@@ -123,6 +123,26 @@ def _write(fmt: str, rows: Rows, problems: Callable[[], list[Any]]) -> tuple[int
             writer.add(row)
         writer.finish(unreadable_entries(problems()))
         return writer.checked, writer.held
+    table = _write_table(rows, stream)
+    return table.checked, table.held
+
+
+def _write_terminal(fmt: str, rows: list[Rendered], problems: Callable[[], list[Any]]
+                    ) -> tuple[int, int]:
+    held = sum(1 for row in rows if not row.billable)
+    if fmt == "json":
+        document = [json.loads(row.text) for row in rows] + unreadable_entries(problems())
+        out.print_json(json.dumps(document), ensure_ascii=True)
+        return len(rows), held
+    text = io.StringIO()
+    _write_table(rows, text)
+    out.print(text.getvalue(), highlight=False, markup=False)
+    return len(rows), held
+
+
+def _write_table(rows: Iterable[Rendered], stream: Any) -> TableWriter:
+    from portalbot.verdict_output import TableWriter
+
     table = TableWriter(stream)
     try:
         for row in rows:
@@ -130,28 +150,7 @@ def _write(fmt: str, rows: Rows, problems: Callable[[], list[Any]]) -> tuple[int
         table.finish()
     finally:
         table.close()
-    return table.checked, table.held
-
-
-def _write_terminal(fmt: str, rows: list[Rendered], problems: Callable[[], list[Any]]
-                    ) -> tuple[int, int]:
-    from portalbot.verdict_output import TableWriter
-
-    held = sum(1 for row in rows if not row.billable)
-    if fmt == "json":
-        document = [json.loads(row.text) for row in rows] + unreadable_entries(problems())
-        out.print_json(json.dumps(document), ensure_ascii=True)
-        return len(rows), held
-    text = io.StringIO()
-    table = TableWriter(text)
-    try:
-        for row in rows:
-            table.add(row)
-        table.finish()
-    finally:
-        table.close()
-    out.print(text.getvalue(), highlight=False, markup=False)
-    return len(rows), held
+    return table
 
 
 def unreadable_entries(problems: list[Any]) -> list[dict[str, Any]]:
