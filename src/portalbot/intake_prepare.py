@@ -104,8 +104,7 @@ def _prepared(line: int, claim: Claim, analysis: Analysis,
         line, claim.claim_id, claim.version, claim.payer_id, claim.service_month,
         claim.subscriber.member_id, claim.frequency, claim.replaces,
         RawJson(claim.model_dump_json()),
-        tuple({"rule": f.rule, "severity": f.severity, "field": f.field,
-               "message": f.message} for f in findings),
+        tuple(f.to_json() for f in findings),
         claim.patient_month)
 
 

@@ -58,7 +58,4 @@ class RuleChecker:
         return self._checkers[claim.payer_id].check(claim)
 
     def findings(self, claim: Claim) -> list[Finding]:
-        return [
-            {"rule": f.rule, "severity": f.severity, "field": f.field, "message": f.message}
-            for f in self.verdict(claim).findings
-        ]
+        return [f.to_json() for f in self.verdict(claim).findings]
